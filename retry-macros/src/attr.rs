@@ -1,0 +1,527 @@
+//! The attribute's arguments: `key = value, …` in, spanned values out.
+//!
+//! Every key is one entry of [`KEYS`], which gives the kind of value it takes; parsing
+//! goes on after a bad key or value so that one compile reports every mistake.
+
+use std::time::Duration;
+
+use proc_macro2::{Span, TokenStream, TokenTree};
+use syn::ext::IdentExt;
+use syn::parse::discouraged::Speculative;
+use syn::parse::{ParseStream, Parser};
+use syn::spanned::Spanned;
+use quote::ToTokens as _;
+use syn::{Expr, Ident, Lit, LitStr, Token, Type};
+
+use crate::duration;
+use crate::errors::Errors;
+
+/// What a key's value must look like.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Kind {
+    /// An integer literal.
+    Count,
+    /// A duration string literal: `"2s"`.
+    Duration,
+    /// A number literal: `2` or `1.5`.
+    Number,
+    /// One of a fixed set of string literals.
+    Choice(&'static [&'static str]),
+    /// A type, or several separated by `|`.
+    Types,
+    /// A path to a function, or a closure.
+    Hook,
+    /// A path to a `static` guard.
+    Guard,
+    /// A string literal holding a path.
+    CratePath,
+}
+
+pub(crate) struct Key {
+    pub(crate) name: &'static str,
+    pub(crate) kind: Kind,
+    /// Shown in "write e.g. …" help.
+    pub(crate) example: &'static str,
+}
+
+pub(crate) const BACKOFFS: &[&str] = &["exp", "fixed", "linear", "fibonacci", "none"];
+pub(crate) const JITTERS: &[&str] = &["full", "equal", "decorrelated", "none"];
+pub(crate) const LOGS: &[&str] = &["error", "warn", "info", "debug", "trace", "off"];
+
+pub(crate) const ATTEMPTS: &str = "attempts";
+pub(crate) const BACKOFF: &str = "backoff";
+pub(crate) const MIN: &str = "min";
+pub(crate) const BASE: &str = "base";
+pub(crate) const MAX: &str = "max";
+pub(crate) const FACTOR: &str = "factor";
+pub(crate) const STEP: &str = "step";
+pub(crate) const JITTER: &str = "jitter";
+pub(crate) const DEADLINE: &str = "deadline";
+pub(crate) const TIMEOUT: &str = "timeout";
+pub(crate) const ON: &str = "on";
+pub(crate) const UNLESS: &str = "unless";
+pub(crate) const WHEN: &str = "when";
+pub(crate) const IF_OK: &str = "if_ok";
+pub(crate) const RETRY_AFTER: &str = "retry_after";
+pub(crate) const LOG: &str = "log";
+pub(crate) const NOTIFY: &str = "notify";
+pub(crate) const THROTTLE: &str = "throttle";
+pub(crate) const BREAKER: &str = "breaker";
+pub(crate) const BUDGET: &str = "budget";
+pub(crate) const CRATE: &str = "crate";
+
+/// Every key the attribute accepts.
+pub(crate) const KEYS: &[Key] = &[
+    Key { name: ATTEMPTS, kind: Kind::Count, example: "attempts = 5" },
+    Key { name: BACKOFF, kind: Kind::Choice(BACKOFFS), example: "backoff = \"exp\"" },
+    Key { name: MIN, kind: Kind::Duration, example: "min = \"2s\"" },
+    Key { name: BASE, kind: Kind::Duration, example: "base = \"1s\"" },
+    Key { name: MAX, kind: Kind::Duration, example: "max = \"60s\"" },
+    Key { name: FACTOR, kind: Kind::Number, example: "factor = 1.5" },
+    Key { name: STEP, kind: Kind::Duration, example: "step = \"500ms\"" },
+    Key { name: JITTER, kind: Kind::Choice(JITTERS), example: "jitter = \"full\"" },
+    Key { name: DEADLINE, kind: Kind::Duration, example: "deadline = \"2m\"" },
+    Key { name: TIMEOUT, kind: Kind::Duration, example: "timeout = \"30s\"" },
+    Key { name: ON, kind: Kind::Types, example: "on = RateLimited | Unavailable" },
+    Key { name: UNLESS, kind: Kind::Types, example: "unless = Unauthorized" },
+    Key { name: WHEN, kind: Kind::Hook, example: "when = |e| e.is_transient()" },
+    Key { name: IF_OK, kind: Kind::Hook, example: "if_ok = |v| v.is_empty()" },
+    Key { name: RETRY_AFTER, kind: Kind::Hook, example: "retry_after = |e| e.retry_after()" },
+    Key { name: LOG, kind: Kind::Choice(LOGS), example: "log = \"warn\"" },
+    Key { name: NOTIFY, kind: Kind::Hook, example: "notify = |a| eprintln!(\"{:?}\", a.delay())" },
+    Key { name: THROTTLE, kind: Kind::Guard, example: "throttle = API_LIMIT" },
+    Key { name: BREAKER, kind: Kind::Guard, example: "breaker = API_BREAKER" },
+    Key { name: BUDGET, kind: Kind::Guard, example: "budget = RETRY_BUDGET" },
+    Key { name: CRATE, kind: Kind::CratePath, example: "crate = \"::my_facade::tenacious\"" },
+];
+
+/// Names users bring from tenacity, backon and friends, with the key that does the job.
+const ALIASES: &[(&str, &str)] = &[
+    ("retries", ATTEMPTS),
+    ("max_attempts", ATTEMPTS),
+    ("max_retries", ATTEMPTS),
+    ("stop_after_attempt", ATTEMPTS),
+    ("times", ATTEMPTS),
+    ("wait", BACKOFF),
+    ("strategy", BACKOFF),
+    ("multiplier", BASE),
+    ("initial", BASE),
+    ("min_delay", MIN),
+    ("max_delay", MAX),
+    ("cap", MAX),
+    ("retry_if", WHEN),
+    ("retry_if_exception_type", ON),
+    ("retry_if_result", IF_OK),
+    ("before_sleep", NOTIFY),
+    ("before_sleep_log", LOG),
+    ("stop_after_delay", DEADLINE),
+    ("stop_before_delay", DEADLINE),
+    ("total_timeout", DEADLINE),
+    ("exclude", UNLESS),
+    ("exp_base", FACTOR),
+];
+
+/// One parsed value.
+pub(crate) enum Value {
+    /// Signed so that `attempts = -1` can be named in its error.
+    Count(i128),
+    Duration(Duration),
+    Number(f64),
+    Choice(&'static str),
+    Types(Vec<Type>),
+    Hook(Expr),
+    Guard(Expr),
+    CratePath(syn::Path),
+}
+
+/// A key with its value and the spans to point errors at.
+pub(crate) struct Arg {
+    pub(crate) key: &'static Key,
+    pub(crate) ident: Ident,
+    pub(crate) value: Value,
+    /// The value's tokens, for spans.
+    pub(crate) tokens: TokenStream,
+}
+
+/// The arguments that parsed, in source order, each key at most once.
+#[derive(Default)]
+pub(crate) struct Args {
+    pub(crate) args: Vec<Arg>,
+}
+
+impl Args {
+    pub(crate) fn get(&self, name: &str) -> Option<&Arg> {
+        self.args.iter().find(|arg| arg.key.name == name)
+    }
+
+    pub(crate) fn duration(&self, name: &str) -> Option<Duration> {
+        match self.get(name)?.value {
+            Value::Duration(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn choice(&self, name: &str) -> Option<&'static str> {
+        match self.get(name)?.value {
+            Value::Choice(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn types(&self, name: &str) -> &[Type] {
+        match self.get(name).map(|arg| &arg.value) {
+            Some(Value::Types(types)) => types,
+            _ => &[],
+        }
+    }
+
+    pub(crate) fn expr(&self, name: &str) -> Option<&Expr> {
+        match &self.get(name)?.value {
+            Value::Hook(expr) | Value::Guard(expr) => Some(expr),
+            _ => None,
+        }
+    }
+}
+
+/// Parses the attribute's tokens. Never panics: whatever the tokens, the result is the
+/// arguments that made sense plus an error for each that did not.
+pub(crate) fn parse(tokens: TokenStream) -> (Args, Errors) {
+    let mut args = Args::default();
+    let mut errors = Errors::default();
+    let parser = |input: ParseStream<'_>| {
+        parse_list(input, &mut args, &mut errors);
+        Ok(())
+    };
+    if let Err(error) = parser.parse2(tokens) {
+        errors.push(error);
+    }
+    (args, errors)
+}
+
+fn parse_list(input: ParseStream<'_>, args: &mut Args, errors: &mut Errors) {
+    while !input.is_empty() {
+        if input.peek(Token![,]) {
+            errors.at(input.span(), "expected a key before `,`, e.g. `attempts = 5`");
+            let _ = input.parse::<Token![,]>();
+            continue;
+        }
+        parse_one(input, args, errors);
+        if input.is_empty() {
+            break;
+        }
+        match input.parse::<Token![,]>() {
+            Ok(_) => {}
+            Err(_) => {
+                errors.at(input.span(), "expected `,` between arguments, e.g. `attempts = 5, max = \"60s\"`");
+                skip_to_comma(input);
+            }
+        }
+    }
+}
+
+fn parse_one(input: ParseStream<'_>, args: &mut Args, errors: &mut Errors) {
+    let ident = match input.call(Ident::parse_any) {
+        Ok(ident) => ident,
+        Err(_) => {
+            errors.at(input.span(), format!("expected a key such as `attempts`; the keys are: {}", key_list()));
+            skip_to_comma(input);
+            return;
+        }
+    };
+    let name = ident.to_string();
+    let key = KEYS.iter().find(|key| key.name == name);
+    if !input.peek(Token![=]) {
+        match key {
+            Some(key) if input.is_empty() || input.peek(Token![,]) => {
+                errors.spanned(&ident, format!("missing value for `{name}`; write e.g. `{}`", key.example));
+            }
+            Some(key) => {
+                errors.at(input.span(), format!("expected `=` after `{name}`, e.g. `{}`", key.example));
+            }
+            None => errors.spanned(&ident, unknown_key(&name)),
+        }
+        skip_to_comma(input);
+        return;
+    }
+    let _ = input.parse::<Token![=]>();
+    let Some(key) = key else {
+        errors.spanned(&ident, unknown_key(&name));
+        skip_to_comma(input);
+        return;
+    };
+    let fork = input.fork();
+    let start = input.cursor();
+    match parse_value(&fork, key) {
+        Ok(value) => {
+            input.advance_to(&fork);
+            let tokens = tokens_between(start, input.cursor());
+            if let Some(first) = args.get(key.name) {
+                let mut error = syn::Error::new_spanned(&ident, format!("duplicate key `{name}`; each key may be given once"));
+                error.combine(syn::Error::new_spanned(&first.ident, format!("`{name}` is first given here")));
+                errors.push(error);
+            } else {
+                args.args.push(Arg { key, ident, value, tokens });
+            }
+        }
+        Err(error) => {
+            errors.push(error);
+            skip_to_comma(input);
+        }
+    }
+}
+
+/// The tokens from `start` up to (not including) `end`.
+fn tokens_between(start: syn::buffer::Cursor<'_>, end: syn::buffer::Cursor<'_>) -> TokenStream {
+    let mut tokens = TokenStream::new();
+    let mut cursor = start;
+    while cursor != end {
+        match cursor.token_tree() {
+            Some((tree, next)) => {
+                tokens.extend([tree]);
+                cursor = next;
+            }
+            None => break,
+        }
+    }
+    tokens
+}
+
+/// Error recovery: drop everything up to the next top-level `,`.
+fn skip_to_comma(input: ParseStream<'_>) {
+    while !input.is_empty() && !input.peek(Token![,]) {
+        if input.parse::<TokenTree>().is_err() {
+            break;
+        }
+    }
+}
+
+fn parse_value(input: ParseStream<'_>, key: &'static Key) -> syn::Result<Value> {
+    let name = key.name;
+    let value = match key.kind {
+        Kind::Count => match input.parse::<Expr>()? {
+            Expr::Lit(syn::ExprLit { lit: Lit::Int(int), .. }) => Value::Count(int_value(&int)?),
+            Expr::Unary(syn::ExprUnary { op: syn::UnOp::Neg(_), expr, .. }) => match *expr {
+                Expr::Lit(syn::ExprLit { lit: Lit::Int(int), .. }) => Value::Count(-int_value(&int)?),
+                other => return Err(wrong_kind(&other, key, "an integer")),
+            },
+            other => return Err(wrong_kind(&other, key, "an integer")),
+        },
+        Kind::Duration => {
+            let lit = string(input, key, "a duration string")?;
+            Value::Duration(duration::parse(&lit.value()).map_err(|msg| syn::Error::new(lit.span(), msg))?)
+        }
+        Kind::Number => match input.parse::<Expr>()? {
+            Expr::Lit(syn::ExprLit { lit, .. }) => Value::Number(number(&lit, key)?),
+            Expr::Unary(syn::ExprUnary { op: syn::UnOp::Neg(_), expr, .. }) => match *expr {
+                Expr::Lit(syn::ExprLit { lit, .. }) => Value::Number(-number(&lit, key)?),
+                other => return Err(wrong_kind(&other, key, "a number")),
+            },
+            other => return Err(wrong_kind(&other, key, "a number")),
+        },
+        Kind::Choice(choices) => {
+            let lit = string(input, key, "a string")?;
+            let text = lit.value();
+            match choices.iter().find(|c| **c == text) {
+                Some(choice) => Value::Choice(choice),
+                None => {
+                    let list = choices.iter().map(|c| format!("`\"{c}\"`")).collect::<Vec<_>>().join(", ");
+                    let hint = suggest(&text, choices.iter().copied()).map(|s| format!("; did you mean `\"{s}\"`?")).unwrap_or_default();
+                    return Err(syn::Error::new(lit.span(), format!("unknown {name} `\"{text}\"`; expected one of: {list}{hint}")));
+                }
+            }
+        }
+        Kind::Types => {
+            if input.peek(Lit) {
+                let lit: Lit = input.parse()?;
+                return Err(wrong_kind(&lit, key, "a type"));
+            }
+            let mut types = vec![parse_type(input, key)?];
+            while input.peek(Token![|]) && !input.peek(Token![||]) {
+                let _: Token![|] = input.parse()?;
+                types.push(parse_type(input, key)?);
+            }
+            Value::Types(types)
+        }
+        Kind::Hook => {
+            let expr = parse_expr(input, key, "a function path or a closure")?;
+            if let Expr::Lit(lit) = &expr {
+                return Err(wrong_kind(lit, key, "a function path or a closure"));
+            }
+            Value::Hook(expr)
+        }
+        Kind::Guard => {
+            let expr = parse_expr(input, key, "a path to a `static`")?;
+            match expr {
+                Expr::Path(_) => Value::Guard(expr),
+                other => return Err(wrong_kind(&other, key, "a path to a `static`")),
+            }
+        }
+        Kind::CratePath => {
+            let lit = string(input, key, "a string holding a path")?;
+            let path = lit.parse::<syn::Path>().map_err(|_| {
+                syn::Error::new(lit.span(), format!("`crate` must name a path, e.g. `crate = \"::tenacious\"`; `{}` is not one", lit.value()))
+            })?;
+            Value::CratePath(path)
+        }
+    };
+    if !input.is_empty() && !input.peek(Token![,]) {
+        return Err(syn::Error::new(input.span(), format!("unexpected tokens after the value of `{name}`; write e.g. `{}`", key.example)));
+    }
+    Ok(value)
+}
+
+fn int_value(int: &syn::LitInt) -> syn::Result<i128> {
+    if !int.suffix().is_empty() {
+        return Err(syn::Error::new(int.span(), format!("write the number without a suffix: `{}`", int.base10_digits())));
+    }
+    int.base10_parse::<i128>()
+        .map_err(|_| syn::Error::new(int.span(), format!("`{}` is too large; attempts must fit in a `u32` (at most 4294967295)", int.base10_digits())))
+}
+
+fn number(lit: &Lit, key: &Key) -> syn::Result<f64> {
+    match lit {
+        Lit::Int(int) => int.base10_parse::<f64>(),
+        Lit::Float(float) => float.base10_parse::<f64>(),
+        other => Err(wrong_kind(other, key, "a number")),
+    }
+}
+
+fn string(input: ParseStream<'_>, key: &Key, what: &str) -> syn::Result<LitStr> {
+    if input.peek(LitStr) {
+        return input.parse();
+    }
+    let expr = parse_expr(input, key, what)?;
+    Err(wrong_kind(&expr, key, what))
+}
+
+fn parse_type(input: ParseStream<'_>, key: &Key) -> syn::Result<Type> {
+    input.parse::<Type>().map_err(|e| {
+        syn::Error::new(e.span(), format!("expected a type for `{}`, e.g. `{}`; to decide with a predicate use `when = |e| …`", key.name, key.example))
+    })
+}
+
+fn parse_expr(input: ParseStream<'_>, key: &Key, what: &str) -> syn::Result<Expr> {
+    input.parse::<Expr>().map_err(|e| syn::Error::new(e.span(), format!("expected {what} for `{}`, e.g. `{}`", key.name, key.example)))
+}
+
+/// "expected X for `key`, found Y", spanned on the value.
+fn wrong_kind(found: &dyn quote::ToTokens, key: &Key, expected: &str) -> syn::Error {
+    let tokens = found.to_token_stream();
+    let what = describe(&tokens);
+    syn::Error::new(
+        tokens.span(),
+        format!("expected {expected} for `{}`, found {what}; write e.g. `{}`", key.name, key.example),
+    )
+}
+
+fn describe(tokens: &TokenStream) -> String {
+    match syn::parse2::<Lit>(tokens.clone()) {
+        Ok(Lit::Str(s)) => format!("the string `\"{}\"`", s.value()),
+        Ok(Lit::Int(i)) => format!("the integer `{}`", i.base10_digits()),
+        Ok(Lit::Float(f)) => format!("the number `{}`", f.base10_digits()),
+        Ok(Lit::Bool(b)) => format!("`{}`", b.value),
+        Ok(_) => "a literal".to_string(),
+        Err(_) => match syn::parse2::<Expr>(tokens.clone()) {
+            Ok(Expr::Closure(_)) => "a closure".to_string(),
+            Ok(Expr::Path(_)) => format!("the path `{}`", compact(tokens)),
+            _ => format!("`{}`", compact(tokens)),
+        },
+    }
+}
+
+fn compact(tokens: &TokenStream) -> String {
+    let text = tokens.to_string();
+    if text.chars().count() > 40 {
+        format!("{}…", text.chars().take(40).collect::<String>())
+    } else {
+        text
+    }
+}
+
+fn key_list() -> String {
+    KEYS.iter().map(|k| format!("`{}`", k.name)).collect::<Vec<_>>().join(", ")
+}
+
+fn unknown_key(name: &str) -> String {
+    let alias = ALIASES.iter().find(|(alias, _)| *alias == name).map(|(_, key)| *key);
+    match alias.or_else(|| suggest(name, KEYS.iter().map(|k| k.name))) {
+        Some(key) => format!("unknown key `{name}`; did you mean `{key}`?"),
+        None => format!("unknown key `{name}`; expected one of: {}", key_list()),
+    }
+}
+
+/// The closest candidate, if it is close enough to be a typo.
+pub(crate) fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .map(|c| (strsim::jaro_winkler(name, c), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+/// The span of a whole argument (key through value), for errors about the argument.
+pub(crate) fn arg_span(arg: &Arg) -> Span {
+    let mut tokens = arg.ident.to_token_stream();
+    tokens.extend(arg.tokens.clone());
+    tokens.span()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    fn errors_of(tokens: TokenStream) -> String {
+        let (_, errors) = parse(tokens);
+        match errors.finish() {
+            Ok(()) => String::new(),
+            Err(e) => e.into_iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"),
+        }
+    }
+
+    #[test]
+    fn parses_every_kind() {
+        let (args, errors) = parse(quote!(
+            attempts = 5, backoff = "linear", min = "2s", max = "1m", factor = 1.5, step = "250ms",
+            jitter = "none", on = A | B<C>, when = |e| e.is_x(), throttle = LIMIT, crate = "::t"
+        ));
+        assert!(errors.is_empty(), "{:?}", errors.finish().err().map(|e| e.to_string()));
+        assert!(matches!(args.get(ATTEMPTS).unwrap().value, Value::Count(5)));
+        assert_eq!(args.choice(BACKOFF), Some("linear"));
+        assert_eq!(args.duration(MAX), Some(Duration::from_secs(60)));
+        assert!(matches!(args.get(FACTOR).unwrap().value, Value::Number(f) if f == 1.5));
+        assert_eq!(args.types(ON).len(), 2);
+        assert!(args.expr(WHEN).is_some());
+        assert!(matches!(args.get(CRATE).unwrap().value, Value::CratePath(_)));
+    }
+
+    #[test]
+    fn reports_every_mistake_at_once() {
+        let message = errors_of(quote!(attempt = 5, max = 60, on = "x", attempts = 3, attempts = 4));
+        assert!(message.contains("unknown key `attempt`; did you mean `attempts`?"), "{message}");
+        assert!(message.contains("expected a duration string for `max`, found the integer `60`"), "{message}");
+        assert!(message.contains("expected a type for `on`, found the string `\"x\"`"), "{message}");
+        assert!(message.contains("duplicate key `attempts`"), "{message}");
+    }
+
+    #[test]
+    fn tenacity_names_point_to_our_keys() {
+        assert!(errors_of(quote!(stop_after_attempt = 3)).contains("did you mean `attempts`?"));
+        assert!(errors_of(quote!(multiplier = "1s")).contains("did you mean `base`?"));
+    }
+
+    #[test]
+    fn unknown_choice_lists_the_valid_ones() {
+        let message = errors_of(quote!(backoff = "expo"));
+        assert!(message.contains("expected one of: `\"exp\"`, `\"fixed\"`"), "{message}");
+        assert!(message.contains("did you mean `\"exp\"`?"), "{message}");
+    }
+
+    #[test]
+    fn missing_values_and_separators() {
+        assert!(errors_of(quote!(attempts)).contains("missing value for `attempts`"));
+        assert!(errors_of(quote!(attempts: 5)).contains("expected `=` after `attempts`"));
+        assert!(errors_of(quote!(attempts = 5 max = "1s")).contains("unexpected tokens after the value of `attempts`"));
+        assert!(errors_of(quote!(, attempts = 5)).contains("expected a key before `,`"));
+    }
+}

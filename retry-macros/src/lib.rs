@@ -1,0 +1,18 @@
+//! The `#[retry]` attribute of [`tenacious`](https://docs.rs/tenacious). Depend on
+//! `tenacious`, which re-exports it together with the runtime it expands to.
+
+#![warn(missing_docs, missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
+#![forbid(unsafe_code)]
+
+mod ast;
+mod attr;
+mod duration;
+mod errors;
+mod expand;
+mod valid;
+
+/// Turns a fallible function into a retry loop; documented on `tenacious::retry`.
+#[proc_macro_attribute]
+pub fn retry(args: proc_macro::TokenStream, item: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    expand::retry(args.into(), item.into()).into()
+}

@@ -1,0 +1,235 @@
+//! Judges the arguments and the function together; pushes errors, returns nothing.
+
+use std::time::Duration;
+
+use proc_macro2::{Span, TokenStream, TokenTree};
+use syn::visit::Visit;
+use syn::{FnArg, GenericParam, ReturnType, Type};
+
+use crate::ast::{Body, RetryFn};
+use crate::attr::{self, Args, Value};
+use crate::errors::Errors;
+
+/// The runtime's default `max`, mirrored for the compile-time bound check. (The default
+/// `min` is lowered to `max` at run time, so it never needs checking.)
+const DEFAULT_MAX: Duration = Duration::from_secs(30);
+
+pub(crate) fn check(args: &Args, func: &RetryFn, errors: &mut Errors) {
+    check_values(args, errors);
+    check_bounds(args, errors);
+    check_combinations(args, func, errors);
+    check_item(func, errors);
+}
+
+fn check_values(args: &Args, errors: &mut Errors) {
+    for arg in &args.args {
+        let name = arg.key.name;
+        match arg.value {
+            Value::Count(n) if n < 1 => errors.spanned(
+                &arg.tokens,
+                format!("`attempts` counts every call including the first, so it must be at least 1, found `{n}`"),
+            ),
+            Value::Count(n) if n > i128::from(u32::MAX) => errors.spanned(
+                &arg.tokens,
+                format!("`attempts = {n}` is too large; the maximum is {} (use `deadline` to bound a long retry)", u32::MAX),
+            ),
+            Value::Number(f) if !(f > 1.0 && f.is_finite()) => errors.spanned(
+                &arg.tokens,
+                format!("`factor` must be a finite number greater than 1 (each delay grows by it), found `{f}`"),
+            ),
+            Value::Duration(d) if d.is_zero() && matches!(name, attr::MAX | attr::TIMEOUT | attr::DEADLINE) => {
+                let fix = match name {
+                    attr::MAX => "; to retry without sleeping use `backoff = \"none\"`",
+                    _ => "",
+                };
+                errors.spanned(&arg.tokens, format!("`{name}` must be greater than zero{fix}"));
+            }
+            _ => {}
+        }
+    }
+}
+
+fn check_bounds(args: &Args, errors: &mut Errors) {
+    let max = args.duration(attr::MAX);
+    let max_text = match max {
+        Some(max) => format!("`max` ({})", show(max)),
+        None => format!("the default `max` of {}; raise `max`", show(DEFAULT_MAX)),
+    };
+    let max = max.unwrap_or(DEFAULT_MAX);
+    for name in [attr::MIN, attr::BASE] {
+        if let (Some(arg), Some(value)) = (args.get(name), args.duration(name)) {
+            if value > max {
+                errors.spanned(&arg.tokens, format!("`{name}` ({}) is larger than {max_text}", show(value)));
+            }
+        }
+    }
+}
+
+fn check_combinations(args: &Args, func: &RetryFn, errors: &mut Errors) {
+    let backoff = args.choice(attr::BACKOFF).unwrap_or("exp");
+    let only_with = |key: &str, shape: &str, errors: &mut Errors| {
+        if let Some(arg) = args.get(key) {
+            if backoff != shape {
+                errors.spanned(
+                    &arg.ident,
+                    format!("`{key}` only applies to `backoff = \"{shape}\"`, but this function uses `backoff = \"{backoff}\"`"),
+                );
+            }
+        }
+    };
+    only_with(attr::STEP, "linear", errors);
+    only_with(attr::FACTOR, "exp", errors);
+    if backoff == "none" {
+        for key in [attr::MIN, attr::BASE, attr::MAX, attr::JITTER] {
+            if let Some(arg) = args.get(key) {
+                errors.spanned(&arg.ident, format!("`{key}` has no effect with `backoff = \"none\"`, which retries without sleeping; remove it"));
+            }
+        }
+    }
+    if func.sig.asyncness.is_none() {
+        if let Some(arg) = args.get(attr::TIMEOUT) {
+            errors.spanned(
+                &arg.ident,
+                "`timeout` needs an `async fn`: a blocking call cannot be interrupted; use `deadline` to bound the retries instead",
+            );
+        }
+    }
+}
+
+fn check_item(func: &RetryFn, errors: &mut Errors) {
+    let sig = &func.sig;
+    if let Some(constness) = &sig.constness {
+        errors.spanned(constness, "`#[retry]` cannot go on a `const fn`: retrying needs a loop with sleeps, which a `const fn` cannot run");
+    }
+    if let Some(abi) = &sig.abi {
+        errors.spanned(abi, "`#[retry]` cannot go on an `extern` fn; retry inside a Rust fn that it calls");
+    }
+    if let Some(variadic) = &sig.variadic {
+        errors.spanned(variadic, "`#[retry]` cannot go on a variadic fn");
+    }
+    if let Body::Missing(semi) = &func.body {
+        errors.spanned(
+            semi,
+            "`#[retry]` needs a body to retry; put it on the method in each `impl`, or give the trait method a default body",
+        );
+    }
+    if is_async_trait_output(func) {
+        errors.spanned(
+            &sig.ident,
+            "`#[retry]` runs after `#[async_trait]` has turned this `async fn` into a boxed future, which it cannot retry; \
+             use a native `async fn` in the trait (Rust 1.75+) without `#[async_trait]`",
+        );
+    }
+    if let Body::Block { stmts, .. } = &func.body {
+        if mentions(stmts, "__tracing_attr_span") || mentions(stmts, "__tracing_instrument_future") {
+            errors.at(
+                Span::call_site(),
+                "`#[retry]` is below `#[tracing::instrument]`, which has already rewritten the body; \
+                 put `#[retry]` above `#[instrument]` so the span wraps the whole retry loop",
+            );
+        }
+    }
+    match &sig.output {
+        ReturnType::Default => errors.spanned(
+            &sig.ident,
+            format!("`#[retry]` requires the function to return `Result<_, _>`; `{}` returns `()`", sig.ident),
+        ),
+        ReturnType::Type(_, ty) => {
+            if returns_mut_borrow(func, ty) {
+                errors.spanned(
+                    ty,
+                    "`#[retry]` cannot return a borrow of a `&mut` argument: each attempt needs a fresh mutable borrow, \
+                     and the borrow checker cannot end one that is returned (rust-lang/rust#54663); return an owned value instead",
+                );
+            }
+        }
+    }
+}
+
+/// `#[async_trait]` output: an `'async_trait` lifetime in the generics or the return type.
+fn is_async_trait_output(func: &RetryFn) -> bool {
+    let in_generics = func
+        .sig
+        .generics
+        .params
+        .iter()
+        .any(|p| matches!(p, GenericParam::Lifetime(l) if l.lifetime.ident == "async_trait"));
+    in_generics || matches!(&func.sig.output, ReturnType::Type(_, ty) if mentions(&quote::quote!(#ty), "async_trait"))
+}
+
+fn mentions(tokens: &TokenStream, ident: &str) -> bool {
+    tokens.clone().into_iter().any(|tree| match tree {
+        TokenTree::Ident(i) => i == ident,
+        TokenTree::Group(g) => mentions(&g.stream(), ident),
+        _ => false,
+    })
+}
+
+/// A return type borrowing from `&mut self` or a `&mut` argument (by elision or by name).
+fn returns_mut_borrow(func: &RetryFn, ret: &Type) -> bool {
+    let mut lifetimes = Lifetimes::default();
+    lifetimes.visit_type(ret);
+    if !lifetimes.any_reference {
+        return false;
+    }
+    func.sig.inputs.iter().any(|input| match input {
+        FnArg::Receiver(r) => match &r.reference {
+            Some((_, lifetime)) if r.mutability.is_some() => match lifetime {
+                None => lifetimes.elided,
+                Some(l) => lifetimes.named.contains(&l.ident.to_string()),
+            },
+            _ => false,
+        },
+        FnArg::Typed(t) => match &*t.ty {
+            Type::Reference(r) if r.mutability.is_some() => match &r.lifetime {
+                // Elision gives the output this borrow only when it is the sole input lifetime.
+                None => lifetimes.elided && func.sig.inputs.len() == 1,
+                Some(l) => lifetimes.named.contains(&l.ident.to_string()),
+            },
+            _ => false,
+        },
+    })
+}
+
+#[derive(Default)]
+struct Lifetimes {
+    any_reference: bool,
+    elided: bool,
+    named: Vec<String>,
+}
+
+impl<'ast> Visit<'ast> for Lifetimes {
+    fn visit_type_reference(&mut self, r: &'ast syn::TypeReference) {
+        self.any_reference = true;
+        if r.lifetime.is_none() {
+            self.elided = true;
+        }
+        syn::visit::visit_type_reference(self, r);
+    }
+
+    fn visit_lifetime(&mut self, l: &'ast syn::Lifetime) {
+        self.any_reference = true;
+        if l.ident == "_" {
+            self.elided = true;
+        } else if l.ident != "static" {
+            self.named.push(l.ident.to_string());
+        }
+    }
+}
+
+/// `2s`, `1m30s`, `250ms`: how a duration is shown in messages.
+fn show(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms == 0 {
+        format!("{}us", d.as_micros())
+    } else if ms % 1000 != 0 {
+        format!("{ms}ms")
+    } else {
+        let s = d.as_secs();
+        match (s / 60, s % 60) {
+            (0, s) => format!("{s}s"),
+            (m, 0) => format!("{m}m"),
+            (m, s) => format!("{m}m{s}s"),
+        }
+    }
+}

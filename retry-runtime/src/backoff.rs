@@ -1,0 +1,272 @@
+//! The delay before each retry: pure functions of the policy, the retry number and a draw.
+//!
+//! Everything is computed in whole nanoseconds held in a `u64` (584 years), with saturating
+//! arithmetic, so no configuration and no retry number can overflow or panic.
+
+use std::time::Duration;
+
+use crate::policy::{Backoff, Jitter, Policy};
+use crate::rng;
+
+/// Nanoseconds, saturated at `u64::MAX`.
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// The bounds and inputs of one policy, resolved once per delay.
+struct Bounds {
+    min: u64,
+    max: u64,
+    base: u64,
+}
+
+impl Bounds {
+    fn of(policy: &Policy) -> Self {
+        let max = nanos(policy.max_delay());
+        Bounds { min: nanos(policy.min_delay()).min(max), max, base: nanos(policy.base_delay()) }
+    }
+}
+
+/// The un-jittered delay `d(n)` before retry `n` (1-based), clamped to `[min, max]`.
+pub fn undithered(policy: &Policy, n: u32) -> Duration {
+    Duration::from_nanos(shape(policy, &Bounds::of(policy), n))
+}
+
+fn shape(policy: &Policy, b: &Bounds, n: u32) -> u64 {
+    let k = u64::from(n.max(1) - 1);
+    let raw = match policy.backoff {
+        Backoff::None => return 0,
+        Backoff::Fixed => b.base,
+        Backoff::Linear => b.base.saturating_add(nanos(policy.step_delay()).saturating_mul(k)),
+        Backoff::Fibonacci => b.base.saturating_mul(fibonacci(n)),
+        Backoff::Exponential => {
+            // f64 is exact for the powers of two users write; `!(x < max)` also catches
+            // infinity and NaN, so huge `n` saturates instead of overflowing.
+            let x = b.base as f64 * policy.growth().powf(k as f64);
+            if !(x < b.max as f64) {
+                b.max
+            } else {
+                x.round() as u64
+            }
+        }
+    };
+    raw.clamp(b.min, b.max)
+}
+
+/// F(n) with F(1) = F(2) = 1, saturating at `u64::MAX` (reached at n = 94).
+fn fibonacci(n: u32) -> u64 {
+    let (mut a, mut b) = (1u64, 1u64);
+    for _ in 1..n.min(100) {
+        (a, b) = (b, a.saturating_add(b));
+    }
+    a
+}
+
+/// The delay before retry `n` (1-based) after `previous` (the last delay, or zero), jittered
+/// with `draw(lo, hi)`, a uniform draw in `lo..=hi`.
+///
+/// For every policy and every `n` the result lies in `[min, max]` (zero for [`Backoff::None`]).
+pub fn delay(
+    policy: &Policy,
+    n: u32,
+    previous: Duration,
+    draw: &mut impl FnMut(u64, u64) -> u64,
+) -> Duration {
+    let b = Bounds::of(policy);
+    let d = shape(policy, &b, n);
+    if policy.backoff == Backoff::None {
+        return Duration::ZERO;
+    }
+    let mut uniform = |lo: u64, hi: u64| if lo >= hi { lo } else { draw(lo, hi).clamp(lo, hi) };
+    let jittered = match policy.jitter {
+        Jitter::None => d,
+        // The window is clamped, not the draw, so there is no spike at `max`.
+        Jitter::Full => uniform(b.min, d.saturating_mul(2).min(b.max)),
+        Jitter::Equal => (d / 2 + uniform(0, d - d / 2)).max(b.min),
+        Jitter::Decorrelated => {
+            let previous = if previous.is_zero() { b.base } else { nanos(previous) };
+            uniform(b.base, previous.saturating_mul(3).max(b.base)).min(b.max).max(b.min)
+        }
+    };
+    Duration::from_nanos(jittered)
+}
+
+/// The delays a policy sleeps, in order: one per retry, `attempts - 1` in all.
+///
+/// Returned by [`Policy::delays`]; it draws from the same source as `#[retry]` (see
+/// [`testing::seed`](crate::testing::seed)).
+#[derive(Debug, Clone)]
+pub struct Delays {
+    policy: Policy,
+    schedule: Schedule,
+}
+
+impl Iterator for Delays {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        self.schedule.next(&self.policy)
+    }
+}
+
+impl Policy {
+    /// The sleeps this policy would take if every attempt failed.
+    pub fn delays(&self) -> Delays {
+        Delays { policy: *self, schedule: Schedule::new() }
+    }
+
+    /// The delay before retry `n` (1-based) after `previous`, drawn from `rng`; for
+    /// simulations that need their own random stream.
+    pub fn delay_with<R: rand::Rng + ?Sized>(&self, n: u32, previous: Duration, rng: &mut R) -> Duration {
+        delay(self, n, previous, &mut |lo, hi| rng.random_range(lo..=hi))
+    }
+}
+
+/// Where a call is in its policy: retries taken and the last delay.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Schedule {
+    retries: u32,
+    previous: Duration,
+}
+
+impl Schedule {
+    /// A call that has made its first attempt.
+    pub const fn new() -> Self {
+        Schedule { retries: 0, previous: Duration::ZERO }
+    }
+
+    /// Attempts made so far (1 before the first retry).
+    pub const fn attempt(&self) -> u32 {
+        self.retries.saturating_add(1)
+    }
+
+    /// The delay before the next attempt, or `None` when the policy has no attempt left.
+    pub fn next(&mut self, policy: &Policy) -> Option<Duration> {
+        self.advance(policy, None, None)
+    }
+
+    /// The delay before the next attempt given a server's `hint` and the time since the
+    /// first call; `None` ends the retries.
+    ///
+    /// A hint is used as is (never jittered, never adding attempts); one above `max` ends
+    /// the retries. With a `deadline`, a sleep that would end at or past it does not start
+    /// (tenacity's `stop_before_delay`); `elapsed` is only read when a deadline is set.
+    pub fn advance(
+        &mut self,
+        policy: &Policy,
+        hint: Option<Duration>,
+        elapsed: Option<Duration>,
+    ) -> Option<Duration> {
+        if self.attempt() >= policy.attempts {
+            return None;
+        }
+        let delay = match hint {
+            Some(hint) if hint > policy.max => return None,
+            Some(hint) => hint,
+            None => delay(policy, self.retries + 1, self.previous, &mut rng::draw),
+        };
+        if let (Some(deadline), Some(elapsed)) = (policy.deadline, elapsed) {
+            if elapsed.saturating_add(delay) >= deadline {
+                return None;
+            }
+        }
+        self.retries += 1;
+        self.previous = delay;
+        Some(delay)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: Duration = Duration::from_secs(1);
+
+    fn plain(policy: Policy) -> Vec<Duration> {
+        policy.jitter(Jitter::None).attempts(11).delays().collect()
+    }
+
+    fn secs(v: &[u64]) -> Vec<Duration> {
+        v.iter().map(|&s| S * s as u32).collect()
+    }
+
+    #[test]
+    fn exponential_matches_design_example() {
+        let p = Policy::exponential(2 * S, 60 * S);
+        assert_eq!(plain(p), secs(&[2, 4, 8, 16, 32, 60, 60, 60, 60, 60]));
+    }
+
+    #[test]
+    fn tenacity_wait_exponential_parity() {
+        // wait_exponential(multiplier=1, min=2, max=60) = base 1s, min 2s, max 60s
+        let p = Policy::new().base(S).min(2 * S).max(60 * S);
+        assert_eq!(plain(p), secs(&[2, 2, 4, 8, 16, 32, 60, 60, 60, 60]));
+    }
+
+    #[test]
+    fn shapes() {
+        assert_eq!(plain(Policy::fixed(3 * S)), secs(&[3; 10]));
+        assert_eq!(plain(Policy::linear(S, 2 * S, 10 * S)), secs(&[1, 3, 5, 7, 9, 10, 10, 10, 10, 10]));
+        assert_eq!(plain(Policy::fibonacci(S, 20 * S)), secs(&[1, 1, 2, 3, 5, 8, 13, 20, 20, 20]));
+        assert_eq!(plain(Policy::immediate()), vec![Duration::ZERO; 10]);
+        assert_eq!(plain(Policy::exponential(S, 100 * S).factor(3.0)), secs(&[1, 3, 9, 27, 81, 100, 100, 100, 100, 100]));
+    }
+
+    #[test]
+    fn defaults() {
+        let p = Policy::new();
+        assert_eq!(p.min_delay(), Duration::from_millis(500));
+        assert_eq!(p.base_delay(), Duration::from_millis(500));
+        assert_eq!(p.max_delay(), 30 * S);
+        // the default min is lowered to a smaller max
+        assert_eq!(Policy::new().max(Duration::from_millis(100)).min_delay(), Duration::from_millis(100));
+        // with only base given, the floor is zero
+        assert_eq!(Policy::new().base(S).min_delay(), Duration::ZERO);
+        assert_eq!(Policy::new().base(S).step_delay(), S);
+    }
+
+    #[test]
+    fn full_jitter_window_is_clamped_not_the_draw() {
+        let p = Policy::exponential(2 * S, 60 * S);
+        let (mut lo, mut hi) = (Vec::new(), Vec::new());
+        for n in 1..=8 {
+            lo.push(delay(&p, n, Duration::ZERO, &mut |lo, _| lo));
+            hi.push(delay(&p, n, Duration::ZERO, &mut |_, hi| hi));
+        }
+        assert_eq!(lo, secs(&[2; 8]));
+        assert_eq!(hi, secs(&[4, 8, 16, 32, 60, 60, 60, 60]));
+    }
+
+    #[test]
+    fn equal_jitter_first_retry_is_min() {
+        let p = Policy::exponential(2 * S, 60 * S).jitter(Jitter::Equal);
+        assert_eq!(delay(&p, 1, Duration::ZERO, &mut |_, hi| hi), 2 * S);
+        assert_eq!(delay(&p, 1, Duration::ZERO, &mut |lo, _| lo), 2 * S);
+        assert_eq!(delay(&p, 3, Duration::ZERO, &mut |lo, _| lo), 4 * S);
+        assert_eq!(delay(&p, 3, Duration::ZERO, &mut |_, hi| hi), 8 * S);
+    }
+
+    #[test]
+    fn decorrelated_grows_from_previous() {
+        let p = Policy::new().base(S).max(10 * S).jitter(Jitter::Decorrelated);
+        assert_eq!(delay(&p, 1, Duration::ZERO, &mut |_, hi| hi), 3 * S);
+        assert_eq!(delay(&p, 2, 3 * S, &mut |_, hi| hi), 9 * S);
+        assert_eq!(delay(&p, 3, 9 * S, &mut |_, hi| hi), 10 * S);
+        assert_eq!(delay(&p, 3, 9 * S, &mut |lo, _| lo), S);
+    }
+
+    #[test]
+    fn attempts_bound_the_delays() {
+        assert_eq!(Policy::new().attempts(1).delays().count(), 0);
+        assert_eq!(Policy::new().attempts(0).delays().count(), 0);
+        assert_eq!(Policy::new().attempts(5).delays().count(), 4);
+    }
+
+    #[test]
+    fn huge_retry_numbers_saturate() {
+        for backoff in [Backoff::Exponential, Backoff::Linear, Backoff::Fibonacci] {
+            let p = Policy::new().backoff(backoff).min(S).max(Duration::MAX).jitter(Jitter::None);
+            assert_eq!(undithered(&p, u32::MAX), Duration::from_nanos(u64::MAX));
+        }
+    }
+}
