@@ -264,9 +264,13 @@ mod tests {
 
     #[test]
     fn huge_retry_numbers_saturate() {
-        for backoff in [Backoff::Exponential, Backoff::Linear, Backoff::Fibonacci] {
-            let p = Policy::new().backoff(backoff).min(S).max(Duration::MAX).jitter(Jitter::None);
-            assert_eq!(undithered(&p, u32::MAX), Duration::from_nanos(u64::MAX));
+        let p = |backoff| Policy::new().backoff(backoff).min(S).max(Duration::MAX).jitter(Jitter::None);
+        for backoff in [Backoff::Exponential, Backoff::Fibonacci] {
+            assert_eq!(undithered(&p(backoff), u32::MAX), Duration::from_nanos(u64::MAX));
         }
+        // 1s + (2^32 - 2) * 1s still fits in u64 nanoseconds; a larger step saturates
+        assert_eq!(undithered(&p(Backoff::Linear), u32::MAX), S * u32::MAX);
+        let big_step = p(Backoff::Linear).step(Duration::from_secs(1 << 40));
+        assert_eq!(undithered(&big_step, u32::MAX), Duration::from_nanos(u64::MAX));
     }
 }
