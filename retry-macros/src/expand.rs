@@ -12,6 +12,7 @@ use syn::{FnArg, Item, Pat, PatIdent, ReturnType, Signature, Type};
 use crate::ast::{Body, RetryFn};
 use crate::attr::{self, Args, Value};
 use crate::errors::Errors;
+use crate::guards::{self, Locals};
 use crate::valid;
 
 /// Input: the attribute's arguments and the item under it.
@@ -269,17 +270,23 @@ fn retry_loop(args: &Args, parts: &Parts, sig: &Signature, rebinds: Vec<TokenStr
         (quote!(#rt::BlockingRetrier::new()), quote!(#retrier.sleep(#delay);))
     };
 
+    let guards = guards::guards(args, &Locals { rt, result: &result, retry: &retry, ret: &erased, is_async });
+    let before = guards.before;
+    let guard_after = guards.after.map(|after| quote!(let #retry: bool = #after;));
+
     quote! {
         const #policy_name: #rt::Policy = #policy;
         let mut #retrier = #retrier_new;
         let #start = #start_expr;
         loop {
             let #delay = {
+                #before
                 #run
                 let #retry: bool = #timed_out || match #as_err {
                     ::core::option::Option::Some(#err) => #err_cond,
                     ::core::option::Option::None => #ok_cond,
                 };
+                #guard_after
                 if !#retry {
                     return #result;
                 }

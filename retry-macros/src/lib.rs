@@ -9,6 +9,7 @@ mod attr;
 mod duration;
 mod errors;
 mod expand;
+mod guards;
 mod valid;
 
 /// Turns a fallible function into a retry loop; documented on `tenacious::retry`.
