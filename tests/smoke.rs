@@ -5,7 +5,9 @@ use tenacious::{retry, testing};
 #[derive(Debug, PartialEq)]
 struct Busy;
 impl std::fmt::Display for Busy {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str("busy") }
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("busy")
+    }
 }
 impl std::error::Error for Busy {}
 
@@ -14,7 +16,9 @@ static CALLS: AtomicU32 = AtomicU32::new(0);
 #[retry(attempts = 5, min = "2s", max = "60s", jitter = "none", on = Busy)]
 async fn flaky(prompt: String, log: &mut Vec<String>) -> Result<usize, Busy> {
     log.push(prompt.clone());
-    if CALLS.fetch_add(1, Ordering::SeqCst) < 3 { return Err(Busy); }
+    if CALLS.fetch_add(1, Ordering::SeqCst) < 3 {
+        return Err(Busy);
+    }
     Ok(prompt.len())
 }
 

@@ -6,11 +6,11 @@
 use std::time::Duration;
 
 use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::ToTokens as _;
 use syn::ext::IdentExt;
 use syn::parse::discouraged::Speculative;
 use syn::parse::{ParseStream, Parser};
 use syn::spanned::Spanned;
-use quote::ToTokens as _;
 use syn::{Expr, Ident, Lit, LitStr, Token, Type};
 
 use crate::duration;
@@ -256,7 +256,8 @@ fn parse_one(input: ParseStream<'_>, args: &mut Args, errors: &mut Errors) {
             input.advance_to(&fork);
             let tokens = tokens_between(start, input.cursor());
             if let Some(first) = args.get(key.name) {
-                let mut error = syn::Error::new_spanned(&ident, format!("duplicate key `{name}`; each key may be given once"));
+                let mut error =
+                    syn::Error::new_spanned(&ident, format!("duplicate key `{name}`; each key may be given once"));
                 error.combine(syn::Error::new_spanned(&first.ident, format!("`{name}` is first given here")));
                 errors.push(error);
             } else {
@@ -325,8 +326,13 @@ fn parse_value(input: ParseStream<'_>, key: &'static Key) -> syn::Result<Value> 
                 Some(choice) => Value::Choice(choice),
                 None => {
                     let list = choices.iter().map(|c| format!("`\"{c}\"`")).collect::<Vec<_>>().join(", ");
-                    let hint = suggest(&text, choices.iter().copied()).map(|s| format!("; did you mean `\"{s}\"`?")).unwrap_or_default();
-                    return Err(syn::Error::new(lit.span(), format!("unknown {name} `\"{text}\"`; expected one of: {list}{hint}")));
+                    let hint = suggest(&text, choices.iter().copied())
+                        .map(|s| format!("; did you mean `\"{s}\"`?"))
+                        .unwrap_or_default();
+                    return Err(syn::Error::new(
+                        lit.span(),
+                        format!("unknown {name} `\"{text}\"`; expected one of: {list}{hint}"),
+                    ));
                 }
             }
         }
@@ -359,23 +365,36 @@ fn parse_value(input: ParseStream<'_>, key: &'static Key) -> syn::Result<Value> 
         Kind::CratePath => {
             let lit = string(input, key, "a string holding a path")?;
             let path = lit.parse::<syn::Path>().map_err(|_| {
-                syn::Error::new(lit.span(), format!("`crate` must name a path, e.g. `crate = \"::tenacious\"`; `{}` is not one", lit.value()))
+                syn::Error::new(
+                    lit.span(),
+                    format!("`crate` must name a path, e.g. `crate = \"::tenacious\"`; `{}` is not one", lit.value()),
+                )
             })?;
             Value::CratePath(path)
         }
     };
     if !input.is_empty() && !input.peek(Token![,]) {
-        return Err(syn::Error::new(input.span(), format!("unexpected tokens after the value of `{name}`; write e.g. `{}`", key.example)));
+        return Err(syn::Error::new(
+            input.span(),
+            format!("unexpected tokens after the value of `{name}`; write e.g. `{}`", key.example),
+        ));
     }
     Ok(value)
 }
 
 fn int_value(int: &syn::LitInt) -> syn::Result<i128> {
     if !int.suffix().is_empty() {
-        return Err(syn::Error::new(int.span(), format!("write the number without a suffix: `{}`", int.base10_digits())));
+        return Err(syn::Error::new(
+            int.span(),
+            format!("write the number without a suffix: `{}`", int.base10_digits()),
+        ));
     }
-    int.base10_parse::<i128>()
-        .map_err(|_| syn::Error::new(int.span(), format!("`{}` is too large; attempts must fit in a `u32` (at most 4294967295)", int.base10_digits())))
+    int.base10_parse::<i128>().map_err(|_| {
+        syn::Error::new(
+            int.span(),
+            format!("`{}` is too large; attempts must fit in a `u32` (at most 4294967295)", int.base10_digits()),
+        )
+    })
 }
 
 fn number(lit: &Lit, key: &Key) -> syn::Result<f64> {
@@ -396,12 +415,20 @@ fn string(input: ParseStream<'_>, key: &Key, what: &str) -> syn::Result<LitStr> 
 
 fn parse_type(input: ParseStream<'_>, key: &Key) -> syn::Result<Type> {
     input.parse::<Type>().map_err(|e| {
-        syn::Error::new(e.span(), format!("expected a type for `{}`, e.g. `{}`; to decide with a predicate use `when = |e| …`", key.name, key.example))
+        syn::Error::new(
+            e.span(),
+            format!(
+                "expected a type for `{}`, e.g. `{}`; to decide with a predicate use `when = |e| …`",
+                key.name, key.example
+            ),
+        )
     })
 }
 
 fn parse_expr(input: ParseStream<'_>, key: &Key, what: &str) -> syn::Result<Expr> {
-    input.parse::<Expr>().map_err(|e| syn::Error::new(e.span(), format!("expected {what} for `{}`, e.g. `{}`", key.name, key.example)))
+    input
+        .parse::<Expr>()
+        .map_err(|e| syn::Error::new(e.span(), format!("expected {what} for `{}`, e.g. `{}`", key.name, key.example)))
 }
 
 /// "expected X for `key`, found Y", spanned on the value.

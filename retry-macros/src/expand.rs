@@ -80,11 +80,10 @@ fn generate(args: &Args, mut func: RetryFn) -> TokenStream {
         _ => quote!(::tenacious),
     };
     let parts = Parts { rt: quote!(#krate::__private), policy: policy(args, &quote!(#krate::__private)) };
-    let Body::Block { brace, inner, stmts } = std::mem::replace(&mut func.body, Body::Block {
-        brace: Default::default(),
-        inner: Vec::new(),
-        stmts: TokenStream::new(),
-    }) else {
+    let Body::Block { brace, inner, stmts } = std::mem::replace(
+        &mut func.body,
+        Body::Block { brace: Default::default(), inner: Vec::new(), stmts: TokenStream::new() },
+    ) else {
         // valid.rs rejects a missing body; emit the item as it was.
         return func.into_token_stream();
     };
@@ -151,7 +150,13 @@ fn policy(args: &Args, rt: &TokenStream) -> TokenStream {
 /// Output: the statements replacing the body: a `const` policy, then a loop that runs the
 /// body afresh in each attempt (a non-`move` async block or closure, so `&mut` arguments
 /// are re-borrowed), classifies the outcome, and sleeps before the next attempt.
-fn retry_loop(args: &Args, parts: &Parts, sig: &Signature, rebinds: Vec<TokenStream>, body: TokenStream) -> TokenStream {
+fn retry_loop(
+    args: &Args,
+    parts: &Parts,
+    sig: &Signature,
+    rebinds: Vec<TokenStream>,
+    body: TokenStream,
+) -> TokenStream {
     let Parts { rt, policy } = parts;
     let is_async = sig.asyncness.is_some();
     let ret: Type = match &sig.output {
@@ -162,8 +167,19 @@ fn retry_loop(args: &Args, parts: &Parts, sig: &Signature, rebinds: Vec<TokenStr
     let fn_name = sig.ident.to_string();
     let name = Literal::string(fn_name.strip_prefix("r#").unwrap_or(&fn_name));
     let [retrier, result, err, ok, delay, start, attempt, hint, limit, timed_out, sleep, ret_var, retry] = [
-        "__retrier", "__result", "__err", "__ok", "__delay", "__start", "__attempt", "__hint", "__limit", "__timed_out",
-        "__sleep", "__ret", "__retry",
+        "__retrier",
+        "__result",
+        "__err",
+        "__ok",
+        "__delay",
+        "__start",
+        "__attempt",
+        "__hint",
+        "__limit",
+        "__timed_out",
+        "__sleep",
+        "__ret",
+        "__retry",
     ]
     .map(local);
     let policy_name = Ident::new("__TENACIOUS_POLICY", Span::call_site());
@@ -362,15 +378,24 @@ fn rebind_owned_args(sig: &mut Signature) -> Vec<TokenStream> {
             Pat::Ident(p) if p.subpat.is_none() => {
                 let mutability = p.mutability.take();
                 let ident = &p.ident;
-                rebinds.push(quote_spanned!(span=> let #mutability #ident #annotation = ::core::clone::Clone::clone(&#ident);));
+                rebinds.push(
+                    quote_spanned!(span=> let #mutability #ident #annotation = ::core::clone::Clone::clone(&#ident);),
+                );
             }
             pat => {
                 let renamed = Ident::new(&format!("__arg{i}"), Span::mixed_site());
                 let original = std::mem::replace(
                     pat,
-                    Pat::Ident(PatIdent { attrs: Vec::new(), by_ref: None, mutability: None, ident: renamed.clone(), subpat: None }),
+                    Pat::Ident(PatIdent {
+                        attrs: Vec::new(),
+                        by_ref: None,
+                        mutability: None,
+                        ident: renamed.clone(),
+                        subpat: None,
+                    }),
                 );
-                rebinds.push(quote_spanned!(span=> let #original #annotation = ::core::clone::Clone::clone(&#renamed);));
+                rebinds
+                    .push(quote_spanned!(span=> let #original #annotation = ::core::clone::Clone::clone(&#renamed);));
             }
         }
     }

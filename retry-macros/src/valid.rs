@@ -31,7 +31,10 @@ fn check_values(args: &Args, errors: &mut Errors) {
             ),
             Value::Count(n) if n > i128::from(u32::MAX) => errors.spanned(
                 &arg.tokens,
-                format!("`attempts = {n}` is too large; the maximum is {} (use `deadline` to bound a long retry)", u32::MAX),
+                format!(
+                    "`attempts = {n}` is too large; the maximum is {} (use `deadline` to bound a long retry)",
+                    u32::MAX
+                ),
             ),
             Value::Number(f) if !(f > 1.0 && f.is_finite()) => errors.spanned(
                 &arg.tokens,
@@ -82,7 +85,12 @@ fn check_combinations(args: &Args, func: &RetryFn, errors: &mut Errors) {
     if backoff == "none" {
         for key in [attr::MIN, attr::BASE, attr::MAX, attr::JITTER] {
             if let Some(arg) = args.get(key) {
-                errors.spanned(&arg.ident, format!("`{key}` has no effect with `backoff = \"none\"`, which retries without sleeping; remove it"));
+                errors.spanned(
+                    &arg.ident,
+                    format!(
+                        "`{key}` has no effect with `backoff = \"none\"`, which retries without sleeping; remove it"
+                    ),
+                );
             }
         }
     }
@@ -99,7 +107,10 @@ fn check_combinations(args: &Args, func: &RetryFn, errors: &mut Errors) {
 fn check_item(func: &RetryFn, errors: &mut Errors) {
     let sig = &func.sig;
     if let Some(constness) = &sig.constness {
-        errors.spanned(constness, "`#[retry]` cannot go on a `const fn`: retrying needs a loop with sleeps, which a `const fn` cannot run");
+        errors.spanned(
+            constness,
+            "`#[retry]` cannot go on a `const fn`: retrying needs a loop with sleeps, which a `const fn` cannot run",
+        );
     }
     if let Some(abi) = &sig.abi {
         errors.spanned(abi, "`#[retry]` cannot go on an `extern` fn; retry inside a Rust fn that it calls");

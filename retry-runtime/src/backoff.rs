@@ -66,12 +66,7 @@ fn fibonacci(n: u32) -> u64 {
 /// with `draw(lo, hi)`, a uniform draw in `lo..=hi`.
 ///
 /// For every policy and every `n` the result lies in `[min, max]` (zero for [`Backoff::None`]).
-pub fn delay(
-    policy: &Policy,
-    n: u32,
-    previous: Duration,
-    draw: &mut impl FnMut(u64, u64) -> u64,
-) -> Duration {
+pub fn delay(policy: &Policy, n: u32, previous: Duration, draw: &mut impl FnMut(u64, u64) -> u64) -> Duration {
     let b = Bounds::of(policy);
     let d = shape(policy, &b, n);
     if policy.backoff == Backoff::None {
@@ -151,12 +146,7 @@ impl Schedule {
     /// A hint is used as is (never jittered, never adding attempts); one above `max` ends
     /// the retries. With a `deadline`, a sleep that would end at or past it does not start
     /// (tenacity's `stop_before_delay`); `elapsed` is only read when a deadline is set.
-    pub fn advance(
-        &mut self,
-        policy: &Policy,
-        hint: Option<Duration>,
-        elapsed: Option<Duration>,
-    ) -> Option<Duration> {
+    pub fn advance(&mut self, policy: &Policy, hint: Option<Duration>, elapsed: Option<Duration>) -> Option<Duration> {
         if self.attempt() >= policy.attempts {
             return None;
         }
@@ -209,7 +199,10 @@ mod tests {
         assert_eq!(plain(Policy::linear(S, 2 * S, 10 * S)), secs(&[1, 3, 5, 7, 9, 10, 10, 10, 10, 10]));
         assert_eq!(plain(Policy::fibonacci(S, 20 * S)), secs(&[1, 1, 2, 3, 5, 8, 13, 20, 20, 20]));
         assert_eq!(plain(Policy::immediate()), vec![Duration::ZERO; 10]);
-        assert_eq!(plain(Policy::exponential(S, 100 * S).factor(3.0)), secs(&[1, 3, 9, 27, 81, 100, 100, 100, 100, 100]));
+        assert_eq!(
+            plain(Policy::exponential(S, 100 * S).factor(3.0)),
+            secs(&[1, 3, 9, 27, 81, 100, 100, 100, 100, 100])
+        );
     }
 
     #[test]

@@ -8,7 +8,6 @@
 use std::fmt;
 use std::time::Duration;
 
-
 /// The level of retry events (`log = "…"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Log {
@@ -49,7 +48,15 @@ macro_rules! at_level {
 /// The builder's event before a sleep.
 pub(crate) fn retrying<E>(log: Log, name: &str, attempt: u32, attempts: u32, delay: Duration, error: Option<&E>) {
     let error = error.map(|e| Opaque(e));
-    at_level!(log, "fn" = name, attempt, attempts, delay_ms = millis(delay), error = error.as_ref().map(tracing::field::debug), "retrying");
+    at_level!(
+        log,
+        "fn" = name,
+        attempt,
+        attempts,
+        delay_ms = millis(delay),
+        error = error.as_ref().map(tracing::field::debug),
+        "retrying"
+    );
 }
 
 /// The builder's event on giving up.

@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+pub use crate::__retry_event as event;
 pub use crate::attempt::Attempt;
 pub use crate::classify::{caused_by, Describe, DescribeDebug, DescribeDisplay, DescribeNothing, ErrorChain};
 pub use crate::clock::Instant;
@@ -10,7 +11,6 @@ pub use crate::error::Elapsed;
 pub use crate::observe::millis;
 pub use crate::policy::{Backoff, Jitter, Policy};
 pub use crate::retrier::{AsyncRetrier, BlockingRetrier};
-pub use crate::__retry_event as event;
 pub use tracing;
 
 /// Now, on tokio's clock: read at the start only when `deadline` or `notify` needs it.

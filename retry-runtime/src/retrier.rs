@@ -49,18 +49,12 @@ impl AsyncRetrier {
     /// After a retryable failure: the delay before the next attempt, or `None` when the
     /// policy has no attempt left or the deadline would pass (see [`Schedule::advance`]).
     /// `start` is the first call's start, read only when a deadline or a hook needs it.
-    pub fn next_delay(
-        &mut self,
-        policy: &Policy,
-        hint: Option<Duration>,
-        start: Option<Instant>,
-    ) -> Option<Duration> {
+    pub fn next_delay(&mut self, policy: &Policy, hint: Option<Duration>, start: Option<Instant>) -> Option<Duration> {
         if self.attempt() >= policy.attempts {
             return None;
         }
-        let retrying = self
-            .retrying
-            .get_or_insert_with(|| Box::pin(Retrying { schedule: Schedule::new(), sleep: None }));
+        let retrying =
+            self.retrying.get_or_insert_with(|| Box::pin(Retrying { schedule: Schedule::new(), sleep: None }));
         retrying.as_mut().project().schedule.advance(policy, hint, elapsed(policy, start))
     }
 
@@ -98,12 +92,7 @@ impl BlockingRetrier {
     }
 
     /// After a retryable failure: the delay before the next attempt, or `None`.
-    pub fn next_delay(
-        &mut self,
-        policy: &Policy,
-        hint: Option<Duration>,
-        start: Option<Instant>,
-    ) -> Option<Duration> {
+    pub fn next_delay(&mut self, policy: &Policy, hint: Option<Duration>, start: Option<Instant>) -> Option<Duration> {
         self.schedule.advance(policy, hint, elapsed(policy, start))
     }
 
