@@ -1,0 +1,27 @@
+//! A crate that re-exports tenacious points the generated paths at its re-export.
+
+mod facade {
+    pub use tenacious as retrying;
+}
+
+use facade::retrying::retry;
+
+#[derive(Debug)]
+struct E;
+
+#[retry(attempts = 2, min = "1ms", crate = "crate::facade::retrying")]
+async fn call() -> Result<(), E> {
+    Ok(())
+}
+
+extern crate tenacious as renamed;
+
+#[renamed::retry(attempts = 2, min = "1ms", crate = "::renamed")]
+fn blocking() -> Result<(), E> {
+    Ok(())
+}
+
+fn main() {
+    let _ = call();
+    let _ = blocking();
+}

@@ -1,0 +1,55 @@
+//! Every key together, on an async fn.
+
+use std::time::Duration;
+use tenacious::retry;
+
+#[derive(Debug)]
+enum E {
+    Busy,
+    Denied,
+    TimedOut,
+}
+
+impl std::fmt::Display for E {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self:?}")
+    }
+}
+
+impl std::error::Error for E {}
+
+impl From<tenacious::Elapsed> for E {
+    fn from(_: tenacious::Elapsed) -> Self {
+        E::TimedOut
+    }
+}
+
+fn hint(e: &E) -> Option<Duration> {
+    matches!(e, E::Busy).then_some(Duration::from_millis(5))
+}
+
+#[retry(
+    attempts = 4,
+    backoff = "linear",
+    min = "1ms",
+    base = "2ms",
+    max = "1s",
+    step = "3ms",
+    jitter = "decorrelated",
+    deadline = "10s",
+    timeout = "2s",
+    on = E,
+    unless = std::fmt::Error,
+    when = |e: &E| !matches!(e, E::Denied),
+    if_ok = |v: &u32| *v == 0,
+    retry_after = hint,
+    log = "info",
+    notify = |a: &tenacious::Attempt<'_, E>| println!("{}", a.attempt()),
+)]
+async fn everything(n: u32) -> Result<u32, E> {
+    Ok(n)
+}
+
+fn main() {
+    let _ = everything(1);
+}

@@ -1,0 +1,36 @@
+#![deny(unused_qualifications, unused_mut, unused_variables, unused_imports, dead_code, clippy::all)]
+#![deny(rust_2018_idioms, unreachable_pub, missing_docs)]
+//! Generated code raises no lint of its own.
+
+use tenacious::retry;
+
+/// An error.
+#[derive(Debug)]
+pub struct E;
+
+impl std::fmt::Display for E {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("e")
+    }
+}
+
+impl std::error::Error for E {}
+
+/// Inner attributes of the body stay on the function.
+#[retry(attempts = 3, min = "1ms", on = E, log = "debug")]
+pub async fn documented(mut n: u32) -> Result<u32, E> {
+    #![allow(clippy::needless_return)]
+    n += 1;
+    return Ok(n);
+}
+
+/// A blocking one.
+#[retry(attempts = 3, backoff = "none")]
+pub fn blocking(n: u32) -> Result<u32, E> {
+    Ok(n)
+}
+
+fn main() {
+    let _ = documented(1);
+    let _ = blocking(1);
+}
