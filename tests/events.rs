@@ -1,0 +1,141 @@
+//! The tracing events of `#[retry]`: one before each sleep, one on giving up, with fixed
+//! fields, the function's module as target, and never an argument's value.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use tenacious::retry;
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::Layer;
+
+#[derive(Debug, Clone, PartialEq)]
+struct Seen {
+    level: Level,
+    target: String,
+    fields: Vec<(String, String)>,
+}
+
+impl Seen {
+    fn field(&self, name: &str) -> Option<&str> {
+        self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<Seen>>>);
+
+impl<S: Subscriber> Layer<S> for Capture {
+    fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
+        struct Fields(Vec<(String, String)>);
+        impl Visit for Fields {
+            fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+                self.0.push((field.name().to_string(), format!("{value:?}")));
+            }
+            fn record_str(&mut self, field: &Field, value: &str) {
+                self.0.push((field.name().to_string(), value.to_string()));
+            }
+        }
+        let mut fields = Fields(Vec::new());
+        event.record(&mut fields);
+        self.0.lock().unwrap().push(Seen {
+            level: *event.metadata().level(),
+            target: event.metadata().target().to_string(),
+            fields: fields.0,
+        });
+    }
+}
+
+/// Runs `f` with a subscriber that records every event.
+async fn capture<F: std::future::Future>(f: F) -> Vec<Seen> {
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::registry().with(capture.clone());
+    let _guard = tracing::subscriber::set_default(subscriber);
+    f.await;
+    let seen = capture.0.lock().unwrap().clone();
+    seen
+}
+
+#[derive(Debug)]
+struct Busy;
+
+impl fmt::Display for Busy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("429 too many requests")
+    }
+}
+impl std::error::Error for Busy {}
+
+#[retry(attempts = 3, min = "2s", jitter = "none")]
+async fn generate(api_key: String) -> Result<(), Busy> {
+    let _ = api_key;
+    Err(Busy)
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_event_per_sleep_and_one_on_giving_up() {
+    let seen = capture(generate("sk-secret-key".into())).await;
+    assert_eq!(seen.len(), 3, "{seen:#?}");
+    for (event, (attempt, delay)) in seen.iter().zip([("1", "2000"), ("2", "4000")]) {
+        assert_eq!(event.level, Level::WARN);
+        assert_eq!(event.target, module_path!());
+        assert_eq!(event.field("fn"), Some("generate"));
+        assert_eq!(event.field("attempt"), Some(attempt));
+        assert_eq!(event.field("attempts"), Some("3"));
+        assert_eq!(event.field("delay_ms"), Some(delay));
+        assert_eq!(event.field("error"), Some("429 too many requests"), "Display is preferred");
+        assert_eq!(event.field("message"), Some("retrying"));
+    }
+    let gave_up = &seen[2];
+    assert_eq!(gave_up.field("message"), Some("giving up"));
+    assert_eq!(gave_up.field("attempts"), Some("3"));
+    assert_eq!(gave_up.field("delay_ms"), None);
+    let all = format!("{seen:?}");
+    assert!(!all.contains("sk-secret-key"), "argument values are never recorded");
+}
+
+#[derive(Debug)]
+struct DebugOnly {
+    #[allow(dead_code)]
+    code: u16,
+}
+
+struct Opaque;
+
+#[retry(attempts = 2, min = "1s", log = "debug")]
+async fn debug_only() -> Result<(), DebugOnly> {
+    Err(DebugOnly { code: 503 })
+}
+
+#[retry(attempts = 2, min = "1s", log = "error")]
+async fn opaque() -> Result<(), Opaque> {
+    Err(Opaque)
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_error_field_falls_back_to_debug_then_to_nothing() {
+    let seen = capture(debug_only()).await;
+    assert_eq!(seen[0].level, Level::DEBUG);
+    assert_eq!(seen[0].field("error"), Some("DebugOnly { code: 503 }"));
+    let seen = capture(opaque()).await;
+    assert_eq!(seen[0].level, Level::ERROR);
+    assert_eq!(seen[0].field("error"), None);
+    assert_eq!(seen[0].field("attempt"), Some("1"));
+}
+
+#[retry(attempts = 3, min = "1s", log = "off")]
+async fn silent() -> Result<(), Busy> {
+    Err(Busy)
+}
+
+#[retry(attempts = 3, min = "1s", on = std::io::Error)]
+async fn not_retried() -> Result<(), Busy> {
+    Err(Busy)
+}
+
+#[tokio::test(start_paused = true)]
+async fn off_and_non_retried_errors_emit_nothing() {
+    assert!(capture(silent()).await.is_empty());
+    assert!(capture(not_retried()).await.is_empty(), "an error that is not retried is not a give-up");
+}
