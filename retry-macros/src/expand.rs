@@ -198,6 +198,14 @@ fn retry_loop(
         #body
     };
 
+    let needs_clock = args.get(attr::DEADLINE).is_some() || args.get(attr::NOTIFY).is_some();
+    // The clock is read once at the start, and only for the keys that need it; otherwise
+    // no `Instant` is kept in the future at all.
+    let (start_decl, start_ref) = if needs_clock {
+        (quote!(let #start = ::core::option::Option::Some(#rt::now());), start.to_token_stream())
+    } else {
+        (quote!(), quote!(::core::option::Option::None))
+    };
     let timeout = args.get(attr::TIMEOUT).and_then(|arg| match arg.value {
         Value::Duration(d) => Some((d, attr::arg_span(arg))),
         _ => None,
@@ -209,7 +217,7 @@ fn retry_loop(
                 let (secs, nanos) = (d.as_secs(), d.subsec_nanos());
                 let elapsed = quote_spanned!(span=> #rt::timed_out::<#erased>(#limit));
                 quote! {
-                    let #limit = #rt::attempt_limit(&#policy_name, ::core::time::Duration::new(#secs, #nanos), #start);
+                    let #limit = #rt::attempt_limit(&#policy_name, ::core::time::Duration::new(#secs, #nanos), #start_ref);
                     let (#result, #timed_out) = match #rt::timeout(#limit, #block).await {
                         ::core::result::Result::Ok(#result) => (#result, false),
                         ::core::result::Result::Err(_) => (#elapsed, true),
@@ -242,12 +250,6 @@ fn retry_loop(
             quote!(match #as_err { ::core::option::Option::Some(#err) => #call, ::core::option::Option::None => ::core::option::Option::None })
         }
         None => quote!(::core::option::Option::None),
-    };
-    let needs_clock = args.get(attr::DEADLINE).is_some() || args.get(attr::NOTIFY).is_some();
-    let start_expr = if needs_clock {
-        quote!(::core::option::Option::Some(#rt::now()))
-    } else {
-        quote!(::core::option::Option::<#rt::Instant>::None)
     };
     let notify = args.expr(attr::NOTIFY).map(|hook| {
         let info = local("__attempt_info");
@@ -293,7 +295,7 @@ fn retry_loop(
     quote! {
         const #policy_name: #rt::Policy = #policy;
         let mut #retrier = #retrier_new;
-        let #start = #start_expr;
+        #start_decl
         loop {
             let #delay = {
                 #before
@@ -308,7 +310,7 @@ fn retry_loop(
                 }
                 let #attempt = #retrier.attempt();
                 let #hint = #hint_expr;
-                match #retrier.next_delay(&#policy_name, #hint, #start) {
+                match #retrier.next_delay(&#policy_name, #hint, #start_ref) {
                     ::core::option::Option::Some(#delay) => {
                         #notify
                         #retrying_event
