@@ -265,13 +265,14 @@ fn retry_loop(
         }
     });
     let level = args.choice(attr::LOG).unwrap_or("warn");
-    let (retrying_event, gave_up_event) = if level == "off" {
-        (quote!(), quote!())
+    let (events, retrying_event, gave_up_event) = if level == "off" {
+        (quote!(), quote!(), quote!())
     } else {
         let level = Ident::new(&level.to_uppercase(), Span::call_site());
         (
-            quote!(#rt::event!(retrying, #level, #name, #attempt, #policy_name.max_attempts(), #delay, #as_err);),
-            quote!(#rt::event!(gave_up, #level, #name, #attempt, #as_err);),
+            quote!(#rt::events!(#level, #name);),
+            quote!(__tenacious_retrying(#attempt, #policy_name.max_attempts(), #delay, #rt::describe_error!(#as_err));),
+            quote!(__tenacious_gave_up(#attempt, #rt::describe_error!(#as_err));),
         )
     };
 
@@ -294,6 +295,7 @@ fn retry_loop(
 
     quote! {
         const #policy_name: #rt::Policy = #policy;
+        #events
         let mut #retrier = #retrier_new;
         #start_decl
         loop {

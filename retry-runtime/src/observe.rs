@@ -75,33 +75,55 @@ impl<E> fmt::Debug for Opaque<'_, E> {
     }
 }
 
-/// Emits `#[retry]`'s events. Expanded in the user's crate, so `module_path!()` (tracing's
-/// default target) is the function's module; the level is a token the attribute picked.
+/// Declares `#[retry]`'s two event functions inside the retried function's body. Expanded
+/// in the user's crate, so `module_path!()` (tracing's default target) is the function's
+/// module; the level is a token the attribute picked. They are cold and out of line so the
+/// happy path of the function carries none of tracing's code.
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __retry_event {
-    (retrying, $level:ident, $name:expr, $attempt:expr, $attempts:expr, $delay:expr, $error:expr) => {{
+macro_rules! __retry_events {
+    ($level:ident, $name:expr) => {
+        #[cold]
+        #[inline(never)]
+        fn __tenacious_retrying(
+            attempt: u32,
+            attempts: u32,
+            delay: ::core::time::Duration,
+            error: ::core::option::Option<$crate::__private::ErrorField<'_>>,
+        ) {
+            $crate::__private::tracing::event!(
+                $crate::__private::tracing::Level::$level,
+                "fn" = $name,
+                attempt,
+                attempts,
+                delay_ms = $crate::__private::millis(delay),
+                error = error.as_ref().map($crate::__private::tracing::field::display),
+                "retrying"
+            )
+        }
+
+        #[cold]
+        #[inline(never)]
+        fn __tenacious_gave_up(attempts: u32, error: ::core::option::Option<$crate::__private::ErrorField<'_>>) {
+            $crate::__private::tracing::event!(
+                $crate::__private::tracing::Level::$level,
+                "fn" = $name,
+                attempts,
+                error = error.as_ref().map($crate::__private::tracing::field::display),
+                "giving up"
+            )
+        }
+    };
+}
+
+/// The `error` field of an event: `Display` where the error has it, else `Debug`, else
+/// nothing, chosen by autoref specialisation where the error's type is concrete.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __describe_error {
+    ($error:expr) => {{
+        #[allow(unused_imports)]
         use $crate::__private::{DescribeDebug as _, DescribeDisplay as _, DescribeNothing as _};
-        let __error = $error.and_then(|e| (&&&$crate::__private::Describe(e)).__tenacious_describe());
-        $crate::__private::tracing::event!(
-            $crate::__private::tracing::Level::$level,
-            "fn" = $name,
-            attempt = $attempt,
-            attempts = $attempts,
-            delay_ms = $crate::__private::millis($delay),
-            error = __error.as_ref().map($crate::__private::tracing::field::display),
-            "retrying"
-        )
-    }};
-    (gave_up, $level:ident, $name:expr, $attempts:expr, $error:expr) => {{
-        use $crate::__private::{DescribeDebug as _, DescribeDisplay as _, DescribeNothing as _};
-        let __error = $error.and_then(|e| (&&&$crate::__private::Describe(e)).__tenacious_describe());
-        $crate::__private::tracing::event!(
-            $crate::__private::tracing::Level::$level,
-            "fn" = $name,
-            attempts = $attempts,
-            error = __error.as_ref().map($crate::__private::tracing::field::display),
-            "giving up"
-        )
+        $error.and_then(|e| (&&&$crate::__private::Describe(e)).__tenacious_describe())
     }};
 }

@@ -3,9 +3,9 @@
 use std::future::Future;
 use std::time::Duration;
 
-pub use crate::__retry_event as event;
+pub use crate::{__describe_error as describe_error, __retry_events as events};
 pub use crate::attempt::Attempt;
-pub use crate::classify::{caused_by, Describe, DescribeDebug, DescribeDisplay, DescribeNothing, ErrorChain};
+pub use crate::classify::{caused_by, Describe, DescribeDebug, DescribeDisplay, DescribeNothing, ErrorChain, ErrorField};
 pub use crate::clock::Instant;
 pub use crate::error::Elapsed;
 pub use crate::observe::millis;

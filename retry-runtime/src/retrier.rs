@@ -49,6 +49,7 @@ impl AsyncRetrier {
     /// After a retryable failure: the delay before the next attempt, or `None` when the
     /// policy has no attempt left or the deadline would pass (see [`Schedule::advance`]).
     /// `start` is the first call's start, read only when a deadline or a hook needs it.
+    #[cold]
     pub fn next_delay(&mut self, policy: &Policy, hint: Option<Duration>, start: Option<Instant>) -> Option<Duration> {
         if self.attempt() >= policy.attempts {
             return None;
@@ -92,6 +93,7 @@ impl BlockingRetrier {
     }
 
     /// After a retryable failure: the delay before the next attempt, or `None`.
+    #[cold]
     pub fn next_delay(&mut self, policy: &Policy, hint: Option<Duration>, start: Option<Instant>) -> Option<Duration> {
         self.schedule.advance(policy, hint, elapsed(policy, start))
     }
