@@ -40,13 +40,13 @@ fn shape(policy: &Policy, b: &Bounds, n: u32) -> u64 {
         Backoff::Linear => b.base.saturating_add(nanos(policy.step_delay()).saturating_mul(k)),
         Backoff::Fibonacci => b.base.saturating_mul(fibonacci(n)),
         Backoff::Exponential => {
-            // f64 is exact for the powers of two users write; `!(x < max)` also catches
-            // infinity and NaN, so huge `n` saturates instead of overflowing.
+            // f64 is exact for the powers of two users write; huge `n` gives infinity, which
+            // saturates at `max` instead of overflowing.
             let x = b.base as f64 * policy.growth().powf(k as f64);
-            if !(x < b.max as f64) {
-                b.max
-            } else {
+            if x.is_finite() && x < b.max as f64 {
                 x.round() as u64
+            } else {
+                b.max
             }
         }
     };

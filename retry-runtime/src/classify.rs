@@ -154,6 +154,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::needless_borrow)] // the borrows select the impl: that is the test
     fn describe_prefers_display_then_debug() {
         #[derive(Debug)]
         struct OnlyDebug;

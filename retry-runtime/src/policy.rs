@@ -160,8 +160,8 @@ impl Policy {
 
     /// Growth of [`Backoff::Exponential`] (2 by default; values below 1 and NaN mean 1).
     pub const fn factor(mut self, factor: f64) -> Self {
-        // `!(x >= 1.0)` also catches NaN.
-        self.factor = if !(factor >= 1.0) { 1.0 } else { factor };
+        // NaN fails the comparison too.
+        self.factor = if factor >= 1.0 { factor } else { 1.0 };
         self
     }
 

@@ -3,14 +3,16 @@
 use std::future::Future;
 use std::time::Duration;
 
-pub use crate::{__describe_error as describe_error, __retry_events as events};
 pub use crate::attempt::Attempt;
-pub use crate::classify::{caused_by, Describe, DescribeDebug, DescribeDisplay, DescribeNothing, ErrorChain, ErrorField};
+pub use crate::classify::{
+    caused_by, Describe, DescribeDebug, DescribeDisplay, DescribeNothing, ErrorChain, ErrorField,
+};
 pub use crate::clock::Instant;
 pub use crate::error::Elapsed;
 pub use crate::observe::millis;
 pub use crate::policy::{Backoff, Jitter, Policy};
 pub use crate::retrier::{AsyncRetrier, BlockingRetrier};
+pub use crate::{__describe_error as describe_error, __retry_events as events};
 pub use tracing;
 
 /// Now, on tokio's clock: read at the start only when `deadline` or `notify` needs it.

@@ -124,9 +124,12 @@ pub struct Retry<F, E, W = Always, K = Never, H = NoHint, N = Silent> {
     if_ok: K,
     retry_after: H,
     notify: N,
-    timeout: Option<(Duration, fn(Elapsed) -> E)>,
+    timeout: Option<Limit<E>>,
     log: Log,
 }
+
+/// A per-attempt limit and how to report it in the caller's error type.
+type Limit<E> = (Duration, fn(Elapsed) -> E);
 
 impl<F, E, W, K, H, N> std::fmt::Debug for Retry<F, E, W, K, H, N> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -258,16 +261,16 @@ pin_project! {
         schedule: Schedule,
         start: Option<Instant>,
         #[pin]
-        state: State<Fut>,
+        state: State<Fut, E>,
     }
 }
 
 pin_project! {
     #[project = StateProj]
-    enum State<Fut> {
+    enum State<Fut, E> {
         Idle,
         Plain { #[pin] attempt: Fut },
-        Timed { #[pin] attempt: Timeout<Fut> },
+        Timed { #[pin] attempt: Timeout<Fut>, limit: Limit<E> },
         Sleeping { sleep: Pin<Box<Sleep>> },
     }
 }
@@ -293,9 +296,12 @@ where
                         *this.start = Some(clock::now());
                     }
                     let attempt = (retry.op)();
-                    let limit = retry.timeout.map(|(limit, _)| limit);
-                    match attempt_limit(&retry.policy, limit, *this.start) {
-                        Some(limit) => this.state.set(State::Timed { attempt: clock::timeout(limit, attempt) }),
+                    match retry.timeout {
+                        Some((timeout, into)) => {
+                            let limit = attempt_limit(&retry.policy, Some(timeout), *this.start).unwrap_or(timeout);
+                            let attempt = clock::timeout(limit, attempt);
+                            this.state.set(State::Timed { attempt, limit: (limit, into) });
+                        }
                         None => this.state.set(State::Plain { attempt }),
                     }
                     continue;
@@ -306,12 +312,9 @@ where
                     continue;
                 }
                 StateProj::Plain { attempt } => (ready!(attempt.poll(cx)), false),
-                StateProj::Timed { attempt } => match ready!(attempt.poll(cx)) {
+                StateProj::Timed { attempt, limit: &mut (limit, into) } => match ready!(attempt.poll(cx)) {
                     Ok(result) => (result, false),
-                    Err(_) => {
-                        let (limit, into) = retry.timeout.expect("a timed attempt has a timeout");
-                        (Err(into(Elapsed::new(limit))), true)
-                    }
+                    Err(_) => (Err(into(Elapsed::new(limit))), true),
                 },
             };
             let retryable = timed_out
