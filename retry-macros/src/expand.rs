@@ -303,8 +303,9 @@ fn retry_loop(
                 #before
                 #run
                 let #retry: bool = #timed_out || match #as_err {
-                    ::core::option::Option::Some(#err) => #err_cond,
-                    ::core::option::Option::None => #ok_cond,
+                    // Parenthesised: a condition starting with a block would end the arm.
+                    ::core::option::Option::Some(#err) => (#err_cond),
+                    ::core::option::Option::None => (#ok_cond),
                 };
                 #guard_after
                 if !#retry {

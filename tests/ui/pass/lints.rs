@@ -1,5 +1,5 @@
 #![deny(unused_qualifications, unused_mut, unused_variables, unused_imports, dead_code, clippy::all)]
-#![deny(rust_2018_idioms, unreachable_pub, missing_docs)]
+#![deny(warnings, rust_2018_idioms, unreachable_pub, missing_docs, unused_parens)]
 //! Generated code raises no lint of its own.
 
 use tenacious::retry;
@@ -33,4 +33,12 @@ pub fn blocking(n: u32) -> Result<u32, E> {
 fn main() {
     let _ = documented(1);
     let _ = blocking(1);
+    let _ = conditions(1);
+}
+
+/// Every kind of condition at once: the generated match arms must not need parentheses
+/// the lints would flag.
+#[retry(attempts = 2, min = "1ms", on = E, unless = std::fmt::Error, when = |_: &E| true, if_ok = |v: &u32| *v == 0)]
+pub async fn conditions(n: u32) -> Result<u32, E> {
+    Ok(n)
 }

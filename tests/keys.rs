@@ -1,0 +1,308 @@
+//! The keys beyond the delay shape: `timeout`, `deadline`, `unless`, `when`, `if_ok`,
+//! `retry_after`, `notify`, and how they combine, under tokio's paused clock.
+
+use std::cell::{Cell, RefCell};
+use std::error::Error;
+use std::fmt;
+use std::time::Duration;
+
+use futures::FutureExt;
+use tenacious::{retry, testing, Attempt, Elapsed};
+use tokio::time::{sleep, Instant};
+
+const S: Duration = Duration::from_secs(1);
+
+fn secs(v: &[u64]) -> Vec<Duration> {
+    v.iter().map(|&s| Duration::from_secs(s)).collect()
+}
+
+#[derive(Debug, PartialEq)]
+enum ApiError {
+    Busy,
+    Denied,
+    TimedOut(Duration),
+    Wrapped(Box<ApiError>),
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self:?}")
+    }
+}
+
+impl Error for ApiError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            ApiError::Wrapped(inner) => Some(&**inner),
+            _ => None,
+        }
+    }
+}
+
+impl From<Elapsed> for ApiError {
+    fn from(e: Elapsed) -> Self {
+        ApiError::TimedOut(e.limit())
+    }
+}
+
+thread_local! {
+    static CALLS: Cell<u32> = const { Cell::new(0) };
+    static NOTES: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+fn call() -> u32 {
+    CALLS.with(|c| {
+        c.set(c.get() + 1);
+        c.get()
+    })
+}
+
+fn calls() -> u32 {
+    CALLS.with(|c| c.replace(0))
+}
+
+// ---- timeout ----
+
+#[retry(attempts = 3, min = "1s", jitter = "none", timeout = "2s", on = std::io::Error)]
+async fn hangs() -> Result<(), ApiError> {
+    call();
+    sleep(Duration::from_secs(3600)).await;
+    Ok(())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_timed_out_attempt_is_retried_whatever_on_says() {
+    let start = Instant::now();
+    assert_eq!(hangs().await, Err(ApiError::TimedOut(2 * S)));
+    assert_eq!(calls(), 3);
+    // three 2s attempts and sleeps of 1s and 2s
+    assert_eq!(start.elapsed(), 9 * S);
+}
+
+#[retry(attempts = 3, min = "1s", timeout = "2s")]
+async fn slow_then_fast() -> Result<u32, ApiError> {
+    let n = call();
+    if n == 1 {
+        sleep(Duration::from_secs(10)).await;
+    }
+    sleep(Duration::from_millis(1500)).await;
+    Ok(n)
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_attempt_within_its_timeout_completes() {
+    assert_eq!(slow_then_fast().await, Ok(2));
+    assert_eq!(calls(), 2);
+}
+
+// ---- deadline ----
+
+#[retry(attempts = 10, min = "1s", max = "60s", jitter = "none", deadline = "10s")]
+async fn slow_failures() -> Result<(), ApiError> {
+    call();
+    sleep(S).await;
+    Err(ApiError::Busy)
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_sleep_that_would_end_at_or_past_the_deadline_starts() {
+    let sleeps = testing::record_sleeps();
+    let start = Instant::now();
+    assert_eq!(slow_failures().await, Err(ApiError::Busy));
+    // t=1 fail, sleep 1 -> t=2, fail at 3, sleep 2 -> 5, fail at 6; 6 + 4 >= 10: stop
+    assert_eq!(sleeps.take(), secs(&[1, 2]));
+    assert_eq!(calls(), 3);
+    assert_eq!(start.elapsed(), 6 * S);
+}
+
+#[retry(attempts = 10, min = "1s", max = "60s", jitter = "none", deadline = "5s", timeout = "3s")]
+async fn hangs_under_deadline() -> Result<(), ApiError> {
+    call();
+    sleep(Duration::from_secs(3600)).await;
+    Ok(())
+}
+
+#[tokio::test(start_paused = true)]
+async fn timeout_is_cut_to_what_is_left_of_the_deadline() {
+    let start = Instant::now();
+    // attempt 1 times out at 3s, sleep 1s, attempt 2 gets the 1s left
+    assert_eq!(hangs_under_deadline().await, Err(ApiError::TimedOut(S)));
+    assert_eq!(calls(), 2);
+    assert_eq!(start.elapsed(), 5 * S);
+}
+
+// ---- unless, when, on ----
+
+#[retry(attempts = 3, min = "1s", on = ApiError, unless = std::fmt::Error)]
+async fn unless_first(fmt_error: bool) -> Result<(), Box<dyn Error + Send + Sync>> {
+    call();
+    if fmt_error {
+        Err(Box::new(std::fmt::Error))
+    } else {
+        Err(Box::new(ApiError::Busy))
+    }
+}
+
+#[retry(attempts = 3, min = "1s", on = ApiError, unless = ApiError)]
+async fn unless_beats_on() -> Result<(), ApiError> {
+    call();
+    Err(ApiError::Busy)
+}
+
+#[tokio::test(start_paused = true)]
+async fn unless_is_never_retried_and_is_checked_before_on() {
+    let _ = unless_first(true).await;
+    assert_eq!(calls(), 1);
+    let _ = unless_first(false).await;
+    assert_eq!(calls(), 3);
+    let _ = unless_beats_on().await;
+    assert_eq!(calls(), 1);
+}
+
+fn is_busy(e: &ApiError) -> bool {
+    matches!(e, ApiError::Busy | ApiError::Wrapped(_))
+}
+
+#[retry(attempts = 4, min = "1s", on = ApiError, when = is_busy)]
+async fn when_and_on(denied_on: u32) -> Result<(), ApiError> {
+    if call() == denied_on {
+        return Err(ApiError::Denied);
+    }
+    Err(ApiError::Busy)
+}
+
+#[retry(attempts = 4, min = "1s", when = |e: &ApiError| matches!(e, ApiError::Wrapped(inner) if **inner == ApiError::Busy))]
+async fn when_closure() -> Result<(), ApiError> {
+    call();
+    Err(ApiError::Wrapped(Box::new(ApiError::Busy)))
+}
+
+#[tokio::test(start_paused = true)]
+async fn when_is_anded_with_on() {
+    assert_eq!(when_and_on(2).await, Err(ApiError::Denied));
+    assert_eq!(calls(), 2);
+    assert_eq!(when_and_on(0).await, Err(ApiError::Busy));
+    assert_eq!(calls(), 4);
+    let _ = when_closure().await;
+    assert_eq!(calls(), 4);
+}
+
+// ---- if_ok ----
+
+#[retry(attempts = 4, min = "1s", jitter = "none", on = std::io::Error, if_ok = |v: &Vec<u32>| v.is_empty())]
+async fn poll_for_results(ready_on: u32) -> Result<Vec<u32>, ApiError> {
+    let n = call();
+    Ok(if n >= ready_on { vec![n] } else { Vec::new() })
+}
+
+#[tokio::test(start_paused = true)]
+async fn if_ok_retries_unwanted_values_and_returns_the_last_as_is() {
+    let sleeps = testing::record_sleeps();
+    assert_eq!(poll_for_results(3).await, Ok(vec![3]));
+    assert_eq!(sleeps.take(), secs(&[1, 2]));
+    calls();
+    // `on` is about errors; the empty values are still retried, and the last is returned
+    assert_eq!(poll_for_results(99).await, Ok(vec![]));
+    assert_eq!(calls(), 4);
+}
+
+// ---- retry_after ----
+
+fn hint(e: &ApiError) -> Option<Duration> {
+    match e {
+        ApiError::Busy => Some(Duration::from_millis(7_250)),
+        ApiError::Denied => Some(Duration::from_secs(120)),
+        _ => None,
+    }
+}
+
+#[retry(attempts = 3, min = "1s", max = "60s", retry_after = hint)]
+async fn hinted(error: fn() -> ApiError) -> Result<(), ApiError> {
+    call();
+    Err(error())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hint_sets_the_sleep_exactly_and_never_adds_attempts() {
+    let sleeps = testing::record_sleeps();
+    let start = Instant::now();
+    assert_eq!(hinted(|| ApiError::Busy).await, Err(ApiError::Busy));
+    assert_eq!(calls(), 3, "the hint does not add attempts");
+    let hinted_sleep = Duration::from_millis(7_250);
+    assert_eq!(sleeps.take(), [hinted_sleep, hinted_sleep], "the hint is not jittered");
+    assert_eq!(start.elapsed(), 2 * hinted_sleep);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hint_above_max_ends_the_retries_at_once() {
+    let sleeps = testing::record_sleeps();
+    assert_eq!(hinted(|| ApiError::Denied).await, Err(ApiError::Denied));
+    assert_eq!(calls(), 1);
+    assert!(sleeps.take().is_empty());
+    // no hint: ordinary backoff
+    let _ = hinted(|| ApiError::TimedOut(S)).await;
+    assert_eq!(calls(), 3);
+}
+
+#[retry(attempts = 5, min = "1s", max = "60s", deadline = "10s", retry_after = |_: &ApiError| Some(Duration::from_secs(6)))]
+async fn hint_past_deadline() -> Result<(), ApiError> {
+    call();
+    Err(ApiError::Busy)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hint_past_the_deadline_ends_the_retries() {
+    let start = Instant::now();
+    assert_eq!(hint_past_deadline().await, Err(ApiError::Busy));
+    // 0 + 6 < 10: sleep; 6 + 6 >= 10: stop
+    assert_eq!(calls(), 2);
+    assert_eq!(start.elapsed(), 6 * S);
+}
+
+// ---- notify ----
+
+fn note(a: &Attempt<'_, ApiError>) {
+    let error = a.error().map(|e| e.to_string()).unwrap_or_else(|| "ok value".into());
+    NOTES.with(|n| n.borrow_mut().push(format!("{} {:?} {:?} {}", a.attempt(), a.delay(), a.elapsed(), error)));
+}
+
+fn notes() -> Vec<String> {
+    NOTES.with(|n| n.take())
+}
+
+#[retry(attempts = 3, min = "1s", jitter = "none", log = "off", notify = note)]
+async fn notified() -> Result<(), ApiError> {
+    call();
+    sleep(Duration::from_millis(500)).await;
+    Err(ApiError::Busy)
+}
+
+#[retry(attempts = 2, min = "1s", jitter = "none", notify = note, if_ok = |v: &u32| *v == 1)]
+async fn notified_ok() -> Result<u32, ApiError> {
+    Ok(call())
+}
+
+#[tokio::test(start_paused = true)]
+async fn notify_runs_before_each_sleep_and_never_after_the_last_attempt() {
+    let _ = notified().await;
+    assert_eq!(calls(), 3);
+    assert_eq!(notes(), ["1 1s 500ms Busy", "2 2s 2s Busy"], "log = \"off\" does not silence notify");
+    assert_eq!(notified_ok().await, Ok(2));
+    calls();
+    assert_eq!(notes(), ["1 1s 0ns ok value"]);
+}
+
+// ---- panics ----
+
+#[retry(attempts = 3, min = "1s")]
+async fn panics() -> Result<(), ApiError> {
+    call();
+    panic!("bug in the body");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_attempt_is_neither_caught_nor_retried() {
+    let outcome = std::panic::AssertUnwindSafe(panics()).catch_unwind().await;
+    assert!(outcome.is_err());
+    assert_eq!(calls(), 1);
+}
