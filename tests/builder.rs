@@ -1,0 +1,118 @@
+//! The runtime builder, for closures and code that cannot take an attribute: the same
+//! behaviours as `#[retry]`, under tokio's paused clock.
+
+use std::cell::{Cell, RefCell};
+use std::time::Duration;
+
+use tenacious::{testing, Elapsed, Jitter, Log, Policy};
+use tokio::time::{sleep, Instant};
+
+const S: Duration = Duration::from_secs(1);
+
+#[derive(Debug, PartialEq)]
+enum E {
+    Busy,
+    Denied,
+    TimedOut,
+}
+
+impl From<Elapsed> for E {
+    fn from(_: Elapsed) -> Self {
+        E::TimedOut
+    }
+}
+
+fn exact(attempts: u32) -> Policy {
+    Policy::exponential(S, 60 * S).attempts(attempts).jitter(Jitter::None)
+}
+
+#[tokio::test(start_paused = true)]
+async fn retries_a_closure_with_the_policy_delays() {
+    let sleeps = testing::record_sleeps();
+    let calls = Cell::new(0);
+    let result = exact(4)
+        .retry(|| {
+            calls.set(calls.get() + 1);
+            async { Err::<(), _>(E::Busy) }
+        })
+        .await;
+    assert_eq!(result, Err(E::Busy));
+    assert_eq!(calls.get(), 4);
+    assert_eq!(sleeps.take(), [S, 2 * S, 4 * S]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn when_if_ok_and_notify() {
+    let calls = Cell::new(0);
+    let notes = RefCell::new(Vec::new());
+    let result = exact(5)
+        .retry(|| {
+            calls.set(calls.get() + 1);
+            let n = calls.get();
+            async move {
+                match n {
+                    1 => Err(E::Busy),
+                    2 => Ok(0),
+                    _ => Err(E::Denied),
+                }
+            }
+        })
+        .when(|e| *e == E::Busy)
+        .if_ok(|v| *v == 0)
+        .notify(|a| notes.borrow_mut().push((a.attempt(), a.delay(), a.error().is_some())))
+        .log(Log::Off)
+        .await;
+    assert_eq!(result, Err(E::Denied), "Denied is not retried");
+    assert_eq!(calls.get(), 3);
+    assert_eq!(*notes.borrow(), [(1, S, true), (2, 2 * S, false)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_and_timeout() {
+    let sleeps = testing::record_sleeps();
+    let start = Instant::now();
+    let result: Result<(), E> = exact(3)
+        .retry(|| async {
+            sleep(10 * S).await;
+            Ok(())
+        })
+        .timeout(2 * S)
+        .await;
+    assert_eq!(result, Err(E::TimedOut));
+    assert_eq!(start.elapsed(), 3 * 2 * S + S + 2 * S);
+    sleeps.take();
+
+    let result: Result<(), E> =
+        exact(3).retry(|| async { Err(E::Busy) }).retry_after(|_| Some(Duration::from_millis(1500))).await;
+    assert_eq!(result, Err(E::Busy));
+    assert_eq!(sleeps.take(), [Duration::from_millis(1500); 2]);
+
+    let result: Result<(), E> = exact(3).retry(|| async { Err(E::Busy) }).retry_after(|_| Some(120 * S)).await;
+    assert_eq!(result, Err(E::Busy));
+    assert!(sleeps.take().is_empty(), "a hint above max ends the retries");
+}
+
+#[tokio::test(start_paused = true)]
+async fn deadline_stops_before_a_sleep_that_would_pass_it() {
+    let start = Instant::now();
+    let calls = Cell::new(0);
+    let result: Result<(), E> = exact(10)
+        .deadline(10 * S)
+        .retry(|| {
+            calls.set(calls.get() + 1);
+            async { Err(E::Busy) }
+        })
+        .await;
+    assert_eq!(result, Err(E::Busy));
+    // sleeps 1, 2, 4 (t = 7); 7 + 8 >= 10
+    assert_eq!(calls.get(), 4);
+    assert_eq!(start.elapsed(), 7 * S);
+}
+
+#[tokio::test(start_paused = true)]
+async fn succeeds_without_touching_the_clock() {
+    let start = Instant::now();
+    let result: Result<u32, E> = Policy::new().retry(|| async { Ok(7) }).await;
+    assert_eq!(result, Ok(7));
+    assert_eq!(start.elapsed(), Duration::ZERO);
+}
