@@ -1,5 +1,5 @@
 //! `#[retry]`: one attribute turns a fallible function into a retry loop with backoff,
-//! jitter, error classification and tracing.
+//! jitter, error classification, per-attempt timeouts and tracing.
 //!
 //! ```
 //! use tenacious::retry;
@@ -25,10 +25,313 @@
 //! ```
 //!
 //! The attribute's keys, defaults and exact delay formulas are documented on [`retry`];
-//! [`Policy`] gives every behaviour without the attribute.
+//! [`Policy`] gives every behaviour without the attribute, and [`testing`] makes tests of
+//! retrying code exact.
 
 #![forbid(unsafe_code)]
 
+/// Turns a fallible function into a retry loop.
+///
+/// Each attempt runs the function's body afresh: `?` and `return` end the attempt, not the
+/// loop. The caller gets the body's own `Result`: the first `Ok`, or the last `Err` exactly
+/// as the body produced it (tenacity's `reraise=True`). Panics are not caught.
+///
+/// ```
+/// # use tenacious::retry;
+/// # #[derive(Debug)] struct ApiError;
+/// #[retry(attempts = 5, min = "2s", max = "60s")]
+/// async fn generate(prompt: &str) -> Result<String, ApiError> {
+///     Ok(prompt.to_uppercase())
+/// }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() { generate("x").await.unwrap(); }
+/// ```
+///
+/// # Arguments
+///
+/// All keys are optional, in any order, each at most once. Durations are string literals
+/// parsed at compile time: `"250ms"`, `"2s"`, `"1.5s"`, `"1m30s"`, `"1h"`, `"500us"`.
+///
+/// | key | value | default | meaning |
+/// |---|---|---|---|
+/// | `attempts` | integer ≥ 1 | 3 | total calls including the first |
+/// | `backoff` | `"exp"`, `"fixed"`, `"linear"`, `"fibonacci"`, `"none"` | `"exp"` | shape of the delays |
+/// | `min` | duration | 500ms, lowered to `max`; 0 when `base` is given | floor of every delay |
+/// | `base` | duration | `min` | the un-jittered first delay (tenacity's `multiplier`) |
+/// | `max` | duration | 30s | ceiling of every delay |
+/// | `factor` | number > 1 | 2 | growth of `"exp"` |
+/// | `step` | duration | `base` | increment of `"linear"` |
+/// | `jitter` | `"full"`, `"equal"`, `"decorrelated"`, `"none"` | `"full"` | randomisation, always within `[min, max]` |
+/// | `deadline` | duration | none | total budget: no sleep that would end at or past it starts |
+/// | `timeout` | duration | none | per-attempt limit (async only) |
+/// | `on` | type, or `A \| B` | every error | retry errors that are, or have in their `source()` chain, one of these |
+/// | `unless` | type, or `A \| B` | none | never retry these (checked before `on`) |
+/// | `when` | path or closure `Fn(&E) -> bool` | none | retry only when true (ANDed with `on`) |
+/// | `if_ok` | path or closure `Fn(&T) -> bool` | none | retry an `Ok` value when true |
+/// | `retry_after` | path or closure `Fn(&E) -> Option<Duration>` | none | a server's hint for the next sleep |
+/// | `log` | `"error"`, `"warn"`, `"info"`, `"debug"`, `"trace"`, `"off"` | `"warn"` | level of the retry events |
+/// | `notify` | path or closure `Fn(&tenacious::Attempt<'_, E>)` | none | called before each sleep |
+/// | `crate` | string path | `"::tenacious"` | where generated code finds this crate |
+///
+/// ## `attempts`, `backoff`, `min`, `base`, `max`, `factor`, `step`
+///
+/// For the n-th retry (n = 1 before the second attempt) the un-jittered delay `d(n)` is
+/// clamped to `[min, max]`: `exp` is `base * factor^(n-1)`, `fixed` is `base`, `linear` is
+/// `base + (n-1) * step`, `fibonacci` is `base * F(n)` with F = 1, 1, 2, 3, 5 …, and `none`
+/// never sleeps. Without `base`, `min` is also the first delay.
+///
+/// ```
+/// use std::time::Duration;
+/// use tenacious::{retry, testing};
+///
+/// #[retry(attempts = 5, base = "1s", min = "2s", max = "60s", jitter = "none")]
+/// async fn like_tenacity() -> Result<(), std::io::Error> {
+///     Err(std::io::Error::other("down"))
+/// }
+///
+/// #[retry(attempts = 4, backoff = "linear", min = "1s", step = "500ms", jitter = "none")]
+/// async fn linear() -> Result<(), std::io::Error> {
+///     Err(std::io::Error::other("down"))
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let sleeps = testing::record_sleeps();
+/// let _ = like_tenacity().await; // tenacity's wait_exponential(multiplier=1, min=2, max=60)
+/// assert_eq!(sleeps.take(), [2, 2, 4, 8].map(Duration::from_secs));
+/// let _ = linear().await;
+/// assert_eq!(sleeps.take(), [1000, 1500, 2000].map(Duration::from_millis));
+/// # }
+/// ```
+///
+/// ## `jitter`
+///
+/// `full` draws from `[min, min(max, 2 * d(n))]`; `equal` is `d(n)/2 + uniform[0, d(n)/2]`
+/// raised to `min` (so with the default `base = min` the first retry waits exactly `min`);
+/// `decorrelated` is `min(max, uniform[base, 3 * previous])` raised to `min`; `none` is
+/// `d(n)`. [`testing::seed`] fixes the draws of the current thread.
+///
+/// ```
+/// use std::time::Duration;
+/// use tenacious::{retry, testing};
+///
+/// #[retry(attempts = 3, min = "1s", max = "10s")]
+/// async fn spread() -> Result<(), std::io::Error> {
+///     Err(std::io::Error::other("down"))
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let _seed = testing::seed(42);
+/// let sleeps = testing::record_sleeps();
+/// let _ = spread().await;
+/// let taken = sleeps.take();
+/// assert!(Duration::from_secs(1) <= taken[0] && taken[0] <= Duration::from_secs(2));
+/// assert!(Duration::from_secs(1) <= taken[1] && taken[1] <= Duration::from_secs(4));
+/// # }
+/// ```
+///
+/// ## `on`, `unless`, `when`
+///
+/// `on` matches the error and its whole `source()` chain, for any `E: Error + 'static`,
+/// `Box<dyn Error + Send + Sync>` and `anyhow::Error`. Anything not retried returns after
+/// that one attempt.
+///
+/// ```
+/// use tenacious::retry;
+///
+/// #[derive(Debug)]
+/// enum ApiError { RateLimited, Overloaded, Unauthorized }
+/// impl std::fmt::Display for ApiError {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { write!(f, "{self:?}") }
+/// }
+/// impl std::error::Error for ApiError {}
+///
+/// fn transient(e: &anyhow::Error) -> bool {
+///     !matches!(e.downcast_ref(), Some(ApiError::Unauthorized))
+/// }
+///
+/// #[retry(attempts = 3, min = "1s", on = ApiError, unless = std::fmt::Error, when = transient)]
+/// async fn call(fail_with: fn() -> ApiError) -> Result<(), anyhow::Error> {
+///     Err(anyhow::Error::new(fail_with()).context("calling the model"))
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let sleeps = tenacious::testing::record_sleeps();
+/// assert!(call(|| ApiError::RateLimited).await.is_err());
+/// assert_eq!(sleeps.take().len(), 2);
+/// assert!(call(|| ApiError::Unauthorized).await.is_err());
+/// assert_eq!(sleeps.take().len(), 0);
+/// # }
+/// ```
+///
+/// ## `if_ok`
+///
+/// Retries an `Ok` value the predicate rejects; the last one is returned as is.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use tenacious::retry;
+///
+/// static POLLS: AtomicU32 = AtomicU32::new(0);
+///
+/// #[retry(attempts = 5, min = "1s", if_ok = |status: &&str| *status == "pending")]
+/// async fn job_status() -> Result<&'static str, std::io::Error> {
+///     Ok(if POLLS.fetch_add(1, Ordering::SeqCst) < 2 { "pending" } else { "done" })
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// assert_eq!(job_status().await.unwrap(), "done");
+/// assert_eq!(POLLS.load(Ordering::SeqCst), 3);
+/// # }
+/// ```
+///
+/// ## `timeout`, `deadline`
+///
+/// `timeout` limits each attempt (async fns only); a timed-out attempt is retried whatever
+/// `on`, `unless` and `when` say, and if it is the last the caller gets
+/// `E::from(`[`Elapsed`]`)`. `deadline` bounds the whole call: no sleep that would end at
+/// or past it starts, and each attempt's timeout is cut to what is left of it.
+///
+/// ```
+/// use std::time::Duration;
+/// use tenacious::{retry, Elapsed};
+/// use tokio::time::Instant;
+///
+/// #[derive(Debug, PartialEq)]
+/// enum ApiError { TimedOut }
+/// impl From<Elapsed> for ApiError {
+///     fn from(_: Elapsed) -> Self { ApiError::TimedOut }
+/// }
+///
+/// #[retry(attempts = 10, min = "1s", jitter = "none", timeout = "3s", deadline = "5s")]
+/// async fn hangs() -> Result<(), ApiError> {
+///     tokio::time::sleep(Duration::from_secs(3600)).await;
+///     Ok(())
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let start = Instant::now();
+/// assert_eq!(hangs().await, Err(ApiError::TimedOut));
+/// assert_eq!(start.elapsed(), Duration::from_secs(5)); // 3s, a 1s sleep, then the 1s left
+/// # }
+/// ```
+///
+/// ## `retry_after`
+///
+/// A server's hint (HTTP `Retry-After`) sets the next sleep exactly: it is not jittered and
+/// never adds attempts; a hint above `max`, or one that would pass the deadline, ends the
+/// retries at once with that error.
+///
+/// ```
+/// use std::time::Duration;
+/// use tenacious::{retry, testing};
+///
+/// #[derive(Debug)]
+/// struct TooManyRequests { retry_after: Duration }
+///
+/// #[retry(attempts = 3, min = "1s", max = "60s", retry_after = |e: &TooManyRequests| Some(e.retry_after))]
+/// async fn call() -> Result<(), TooManyRequests> {
+///     Err(TooManyRequests { retry_after: Duration::from_millis(2500) })
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let sleeps = testing::record_sleeps();
+/// let _ = call().await;
+/// assert_eq!(sleeps.take(), [Duration::from_millis(2500); 2]);
+/// # }
+/// ```
+///
+/// ## `log`, `notify`
+///
+/// Before each sleep a `tracing` event at `log` level (target: the function's module;
+/// fields `fn`, `attempt`, `attempts`, `delay_ms`, `error`), and one on giving up.
+/// Argument values are never recorded. `notify` is called before each sleep, never after
+/// the last attempt, whatever `log` says.
+///
+/// ```
+/// use std::sync::Mutex;
+/// use tenacious::{retry, Attempt};
+///
+/// static SEEN: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+///
+/// fn record(a: &Attempt<'_, std::io::Error>) {
+///     SEEN.lock().unwrap().push(a.attempt());
+/// }
+///
+/// #[retry(attempts = 3, min = "1s", log = "off", notify = record)]
+/// async fn call() -> Result<(), std::io::Error> {
+///     Err(std::io::Error::other("down"))
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let _ = call().await;
+/// assert_eq!(*SEEN.lock().unwrap(), [1, 2]);
+/// # }
+/// ```
+///
+/// ## `crate`
+///
+/// Generated code names this crate as `::tenacious`; a crate that re-exports it points
+/// the attribute at its re-export.
+///
+/// ```
+/// mod facade {
+///     pub(crate) use tenacious as retrying;
+/// }
+///
+/// #[facade::retrying::retry(attempts = 2, crate = "crate::facade::retrying")]
+/// fn call() -> Result<(), std::io::Error> {
+///     Ok(())
+/// }
+/// # fn main() { call().unwrap(); }
+/// ```
+///
+/// # Expansion
+///
+/// The signature is kept; the body becomes something like:
+///
+/// ```text
+/// const POLICY: Policy = Policy::new().attempts(5).min(2s).max(60s);
+/// let mut retrier = AsyncRetrier::new();          // one pointer until the first failure
+/// loop {
+///     let result = async { let prompt = prompt.clone(); /* the body */ }.await;
+///     if !retryable(&result) { return result; }   // on / unless / when / if_ok / timeout
+///     match retrier.next_delay(&POLICY, hint, start) {
+///         Some(delay) => { notify(..); event!(..); retrier.sleep(delay).await }
+///         None => { event!(..); return result; }
+///     }
+/// }
+/// ```
+///
+/// # Arguments captured by the body
+///
+/// Owned arguments are cloned for each attempt, so they must be `Clone` (the error points
+/// at the argument). `&T`, `&mut T`, `&self` and `&mut self` are re-borrowed for each
+/// attempt. A by-value `self` works when the body only borrows it.
+///
+/// # Limitations
+///
+/// - A function returning a borrow of a `&mut` argument cannot be retried: each attempt
+///   needs a fresh mutable borrow (a borrow-checker limit, rust-lang/rust#54663).
+/// - Put `#[retry]` above `#[tracing::instrument]`, so one span covers the whole loop.
+/// - `#[async_trait]` rewrites methods before `#[retry]` sees them; use native `async fn`
+///   in traits instead.
+/// - The happy path costs one nested `async` block (a few nanoseconds, see
+///   docs/BENCHMARKS.md); the future is at most 32 bytes larger than the plain one.
+///
+/// A mistake in the attribute is a compile error at the offending token:
+///
+/// ```compile_fail
+/// #[tenacious::retry(attempt = 3)] // unknown key `attempt`; did you mean `attempts`?
+/// async fn call() -> Result<(), std::io::Error> {
+///     Ok(())
+/// }
+/// ```
 #[doc(inline)]
 pub use retry_macros::retry;
 pub use retry_runtime::*;

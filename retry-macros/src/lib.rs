@@ -12,7 +12,7 @@ mod expand;
 mod guards;
 mod valid;
 
-/// Turns a fallible function into a retry loop; documented on `tenacious::retry`.
+/// Turns a fallible function into a retry loop.
 #[proc_macro_attribute]
 pub fn retry(args: proc_macro::TokenStream, item: proc_macro::TokenStream) -> proc_macro::TokenStream {
     expand::retry(args.into(), item.into()).into()
