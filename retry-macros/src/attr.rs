@@ -265,9 +265,32 @@ fn parse_one(input: ParseStream<'_>, args: &mut Args, errors: &mut Errors) {
             }
         }
         Err(error) => {
-            errors.push(error);
-            skip_to_comma(input);
+            let value = skip_to_comma(input);
+            match error {
+                // Point at the start of the value, not wherever inside it syn gave up.
+                Unparsable(message) => match value.into_iter().next() {
+                    Some(first) => errors.at(first.span(), message),
+                    None => errors.at(ident.span(), message),
+                },
+                AtToken(error) => errors.push(error),
+            }
         }
+    }
+}
+
+/// Why a value was rejected.
+enum ValueError {
+    /// Already spanned on the offending token.
+    AtToken(syn::Error),
+    /// syn could not parse it as the kind the key takes: span the whole value.
+    Unparsable(String),
+}
+
+use ValueError::{AtToken, Unparsable};
+
+impl From<syn::Error> for ValueError {
+    fn from(error: syn::Error) -> Self {
+        AtToken(error)
     }
 }
 
@@ -287,25 +310,28 @@ fn tokens_between(start: syn::buffer::Cursor<'_>, end: syn::buffer::Cursor<'_>) 
     tokens
 }
 
-/// Error recovery: drop everything up to the next top-level `,`.
-fn skip_to_comma(input: ParseStream<'_>) {
+/// Error recovery: drop everything up to the next top-level `,`; returns what was dropped.
+fn skip_to_comma(input: ParseStream<'_>) -> TokenStream {
+    let mut skipped = TokenStream::new();
     while !input.is_empty() && !input.peek(Token![,]) {
-        if input.parse::<TokenTree>().is_err() {
-            break;
+        match input.parse::<TokenTree>() {
+            Ok(tree) => skipped.extend([tree]),
+            Err(_) => break,
         }
     }
+    skipped
 }
 
-fn parse_value(input: ParseStream<'_>, key: &'static Key) -> syn::Result<Value> {
+fn parse_value(input: ParseStream<'_>, key: &'static Key) -> Result<Value, ValueError> {
     let name = key.name;
     let value = match key.kind {
         Kind::Count => match input.parse::<Expr>()? {
             Expr::Lit(syn::ExprLit { lit: Lit::Int(int), .. }) => Value::Count(int_value(&int)?),
             Expr::Unary(syn::ExprUnary { op: syn::UnOp::Neg(_), expr, .. }) => match *expr {
                 Expr::Lit(syn::ExprLit { lit: Lit::Int(int), .. }) => Value::Count(-int_value(&int)?),
-                other => return Err(wrong_kind(&other, key, "an integer")),
+                other => return Err(wrong_kind(&other, key, "an integer").into()),
             },
-            other => return Err(wrong_kind(&other, key, "an integer")),
+            other => return Err(wrong_kind(&other, key, "an integer").into()),
         },
         Kind::Duration => {
             let lit = string(input, key, "a duration string")?;
@@ -315,9 +341,9 @@ fn parse_value(input: ParseStream<'_>, key: &'static Key) -> syn::Result<Value> 
             Expr::Lit(syn::ExprLit { lit, .. }) => Value::Number(number(&lit, key)?),
             Expr::Unary(syn::ExprUnary { op: syn::UnOp::Neg(_), expr, .. }) => match *expr {
                 Expr::Lit(syn::ExprLit { lit, .. }) => Value::Number(-number(&lit, key)?),
-                other => return Err(wrong_kind(&other, key, "a number")),
+                other => return Err(wrong_kind(&other, key, "a number").into()),
             },
-            other => return Err(wrong_kind(&other, key, "a number")),
+            other => return Err(wrong_kind(&other, key, "a number").into()),
         },
         Kind::Choice(choices) => {
             let lit = string(input, key, "a string")?;
@@ -332,14 +358,15 @@ fn parse_value(input: ParseStream<'_>, key: &'static Key) -> syn::Result<Value> 
                     return Err(syn::Error::new(
                         lit.span(),
                         format!("unknown {name} `\"{text}\"`; expected one of: {list}{hint}"),
-                    ));
+                    )
+                    .into());
                 }
             }
         }
         Kind::Types => {
             if input.peek(Lit) {
                 let lit: Lit = input.parse()?;
-                return Err(wrong_kind(&lit, key, "a type"));
+                return Err(wrong_kind(&lit, key, "a type").into());
             }
             let mut types = vec![parse_type(input, key)?];
             while input.peek(Token![|]) && !input.peek(Token![||]) {
@@ -351,7 +378,7 @@ fn parse_value(input: ParseStream<'_>, key: &'static Key) -> syn::Result<Value> 
         Kind::Hook => {
             let expr = parse_expr(input, key, "a function path or a closure")?;
             if let Expr::Lit(lit) = &expr {
-                return Err(wrong_kind(lit, key, "a function path or a closure"));
+                return Err(wrong_kind(lit, key, "a function path or a closure").into());
             }
             Value::Hook(expr)
         }
@@ -359,7 +386,7 @@ fn parse_value(input: ParseStream<'_>, key: &'static Key) -> syn::Result<Value> 
             let expr = parse_expr(input, key, "a path to a `static`")?;
             match expr {
                 Expr::Path(_) => Value::Guard(expr),
-                other => return Err(wrong_kind(&other, key, "a path to a `static`")),
+                other => return Err(wrong_kind(&other, key, "a path to a `static`").into()),
             }
         }
         Kind::CratePath => {
@@ -374,10 +401,19 @@ fn parse_value(input: ParseStream<'_>, key: &'static Key) -> syn::Result<Value> 
         }
     };
     if !input.is_empty() && !input.peek(Token![,]) {
+        if input.peek(Ident::peek_any) && input.peek2(Token![=]) {
+            let next = input.call(Ident::parse_any).map_err(ValueError::from)?;
+            return Err(syn::Error::new(
+                next.span(),
+                format!("expected `,` before `{next}`: separate the arguments with commas"),
+            )
+            .into());
+        }
         return Err(syn::Error::new(
             input.span(),
             format!("unexpected tokens after the value of `{name}`; write e.g. `{}`", key.example),
-        ));
+        )
+        .into());
     }
     Ok(value)
 }
@@ -405,40 +441,57 @@ fn number(lit: &Lit, key: &Key) -> syn::Result<f64> {
     }
 }
 
-fn string(input: ParseStream<'_>, key: &Key, what: &str) -> syn::Result<LitStr> {
+fn string(input: ParseStream<'_>, key: &Key, what: &str) -> Result<LitStr, ValueError> {
     if input.peek(LitStr) {
-        return input.parse();
+        return Ok(input.parse()?);
     }
     let expr = parse_expr(input, key, what)?;
-    Err(wrong_kind(&expr, key, what))
+    Err(wrong_kind(&expr, key, what).into())
 }
 
-fn parse_type(input: ParseStream<'_>, key: &Key) -> syn::Result<Type> {
-    input.parse::<Type>().map_err(|e| {
-        syn::Error::new(
-            e.span(),
-            format!(
-                "expected a type for `{}`, e.g. `{}`; to decide with a predicate use `when = |e| …`",
-                key.name, key.example
-            ),
-        )
+fn parse_type(input: ParseStream<'_>, key: &Key) -> Result<Type, ValueError> {
+    input.parse::<Type>().map_err(|_| {
+        Unparsable(format!(
+            "expected a type for `{}`, e.g. `{}`; to decide with a predicate use `when = |e| …`",
+            key.name, key.example
+        ))
     })
 }
 
-fn parse_expr(input: ParseStream<'_>, key: &Key, what: &str) -> syn::Result<Expr> {
-    input
-        .parse::<Expr>()
-        .map_err(|e| syn::Error::new(e.span(), format!("expected {what} for `{}`, e.g. `{}`", key.name, key.example)))
+fn parse_expr(input: ParseStream<'_>, key: &Key, what: &str) -> Result<Expr, ValueError> {
+    input.parse::<Expr>().map_err(|_| Unparsable(format!("expected {what} for `{}`, e.g. `{}`", key.name, key.example)))
 }
 
-/// "expected X for `key`, found Y", spanned on the value.
+/// "expected X for `key`, found Y; write Z", spanned on the value, with the fix built from
+/// the value itself where one is obvious.
 fn wrong_kind(found: &dyn quote::ToTokens, key: &Key, expected: &str) -> syn::Error {
     let tokens = found.to_token_stream();
     let what = describe(&tokens);
-    syn::Error::new(
-        tokens.span(),
-        format!("expected {expected} for `{}`, found {what}; write e.g. `{}`", key.name, key.example),
-    )
+    let name = key.name;
+    let fix = match (key.kind, syn::parse2::<Lit>(tokens.clone())) {
+        (Kind::Count, Ok(Lit::Str(s))) if s.value().trim().parse::<u32>().is_ok() => {
+            format!("write `{name} = {}`, without quotes", s.value().trim())
+        }
+        (Kind::Number, Ok(Lit::Str(s))) if s.value().trim().parse::<f64>().is_ok() => {
+            format!("write `{name} = {}`, without quotes", s.value().trim())
+        }
+        (Kind::Duration, Ok(Lit::Int(n))) => format!(
+            "durations are strings with a unit: write `{name} = \"{0}s\"` or `{name} = \"{0}ms\"`",
+            n.base10_digits()
+        ),
+        (Kind::Duration, Ok(Lit::Float(n))) => {
+            format!("durations are strings with a unit: write `{name} = \"{}s\"`", n.base10_digits())
+        }
+        (Kind::Types, Ok(Lit::Str(s))) if syn::parse_str::<Type>(&s.value()).is_ok() => {
+            format!("write `{name} = {}`, without quotes", s.value())
+        }
+        (Kind::Choice(choices), _) => {
+            let list = choices.iter().map(|c| format!("`\"{c}\"`")).collect::<Vec<_>>().join(", ");
+            format!("write one of: {list}")
+        }
+        _ => format!("write e.g. `{}`", key.example),
+    };
+    syn::Error::new(tokens.span(), format!("expected {expected} for `{name}`, found {what}; {fix}"))
 }
 
 fn describe(tokens: &TokenStream) -> String {
@@ -548,7 +601,8 @@ mod tests {
     fn missing_values_and_separators() {
         assert!(errors_of(quote!(attempts)).contains("missing value for `attempts`"));
         assert!(errors_of(quote!(attempts: 5)).contains("expected `=` after `attempts`"));
-        assert!(errors_of(quote!(attempts = 5 max = "1s")).contains("unexpected tokens after the value of `attempts`"));
+        assert!(errors_of(quote!(attempts = 5 max = "1s")).contains("expected `,` before `max`"));
+        assert!(errors_of(quote!(attempts = 5 6)).contains("unexpected tokens after the value of `attempts`"));
         assert!(errors_of(quote!(, attempts = 5)).contains("expected a key before `,`"));
     }
 }

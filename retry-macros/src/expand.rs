@@ -215,7 +215,8 @@ fn retry_loop(
         match timeout {
             Some((d, span)) => {
                 let (secs, nanos) = (d.as_secs(), d.subsec_nanos());
-                let elapsed = quote_spanned!(span=> #rt::timed_out::<#erased>(#limit));
+                let elapsed = respan(quote!(#rt::timed_out::<#erased>), span);
+                let elapsed = quote!(#elapsed(#limit));
                 quote! {
                     let #limit = #rt::attempt_limit(&#policy_name, ::core::time::Duration::new(#secs, #nanos), #start_ref);
                     let (#result, #timed_out) = match #rt::timeout(#limit, #block).await {
@@ -233,32 +234,41 @@ fn retry_loop(
         }
     };
 
-    let ret_span = ret.span();
-    let as_err = quote_spanned!(ret_span=> #rt::as_err(&#result));
-    let as_ok = quote_spanned!(ret_span=> #rt::as_ok(&#result));
+    // The one check that the function returns a `Result`, spanned at the return type; every
+    // later step reads `__outcome` so a wrong return type is reported once.
+    let outcome = local("__outcome");
+    let ret_span = first_span(ret);
+    let outcome_fn = respan(quote!(#rt::outcome), ret_span);
+    // The same hygienic local, located at the return type for the error's primary span.
+    let result_at_ret = Ident::new("__result", Span::mixed_site().located_at(ret_span));
+    let outcome_call = quote_spanned!(ret_span=> #outcome_fn(&#result_at_ret));
     let err_cond = error_condition(args, rt, &err);
     let ok_cond = match args.expr(attr::IF_OK) {
         Some(hook) => {
-            let check = quote_spanned!(hook.span()=> #rt::check(#ok, #hook));
-            quote!(match #as_ok { ::core::option::Option::Some(#ok) => #check, ::core::option::Option::None => false })
+            let check = respan(quote!(#rt::check), first_span(hook));
+            quote!(#check(#ok, #hook))
         }
-        None => quote!(false),
+        None => quote!({ let _ = #ok; false }),
     };
     let hint_expr = match args.expr(attr::RETRY_AFTER) {
         Some(hook) => {
-            let call = quote_spanned!(hook.span()=> #rt::hint(#err, #hook));
-            quote!(match #as_err { ::core::option::Option::Some(#err) => #call, ::core::option::Option::None => ::core::option::Option::None })
+            let hint = respan(quote!(#rt::hint), first_span(hook));
+            quote!(match #outcome {
+                ::core::result::Result::Err(#err) => #hint(#err, #hook),
+                ::core::result::Result::Ok(_) => ::core::option::Option::None,
+            })
         }
         None => quote!(::core::option::Option::None),
     };
     let notify = args.expr(attr::NOTIFY).map(|hook| {
         let info = local("__attempt_info");
-        let call = quote_spanned!(hook.span()=> #rt::notify(&#info, #hook));
+        let notify_fn = respan(quote!(#rt::notify), first_span(hook));
+        let call = quote!(#notify_fn(&#info, #hook));
         quote! {
             let #info = #rt::Attempt::new(
                 #attempt,
                 #delay,
-                #as_err,
+                #outcome.err(),
                 match #start { ::core::option::Option::Some(#start) => #rt::elapsed(#start), ::core::option::Option::None => ::core::time::Duration::ZERO },
             );
             #call;
@@ -271,8 +281,8 @@ fn retry_loop(
         let level = Ident::new(&level.to_uppercase(), Span::call_site());
         (
             quote!(#rt::events!(#level, #name);),
-            quote!(__tenacious_retrying(#attempt, #policy_name.max_attempts(), #delay, #rt::describe_error!(#as_err));),
-            quote!(__tenacious_gave_up(#attempt, #rt::describe_error!(#as_err));),
+            quote!(__tenacious_retrying(#attempt, #policy_name.max_attempts(), #delay, #rt::describe_error!(#outcome.err()));),
+            quote!(__tenacious_gave_up(#attempt, #rt::describe_error!(#outcome.err()));),
         )
     };
 
@@ -302,10 +312,11 @@ fn retry_loop(
             let #delay = {
                 #before
                 #run
-                let #retry: bool = #timed_out || match #as_err {
+                let #outcome = #outcome_call;
+                let #retry: bool = #timed_out || match #outcome {
                     // Parenthesised: a condition starting with a block would end the arm.
-                    ::core::option::Option::Some(#err) => (#err_cond),
-                    ::core::option::Option::None => (#ok_cond),
+                    ::core::result::Result::Err(#err) => (#err_cond),
+                    ::core::result::Result::Ok(#ok) => (#ok_cond),
                 };
                 #guard_after
                 if !#retry {
@@ -339,7 +350,10 @@ fn error_condition(args: &Args, rt: &TokenStream, err: &Ident) -> TokenStream {
         let arg = args.get(name)?;
         let types = args.types(name);
         let view = quote_spanned!(attr::arg_span(arg)=> #err.__tenacious_dyn_error());
-        let tests = types.iter().map(|ty| quote_spanned!(ty.span()=> #rt::caused_by::<#ty>(#chain)));
+        let tests = types.iter().map(|ty| {
+            let caused_by = respan(quote!(#rt::caused_by), ty.span());
+            quote_spanned!(ty.span()=> #caused_by::<#ty>(#chain))
+        });
         Some(quote!({
             #[allow(unused_imports)]
             use #rt::ErrorChain as _;
@@ -354,7 +368,8 @@ fn error_condition(args: &Args, rt: &TokenStream, err: &Ident) -> TokenStream {
         conditions.push(on);
     }
     if let Some(hook) = args.expr(attr::WHEN) {
-        conditions.push(quote_spanned!(hook.span()=> #rt::check(#err, #hook)));
+        let check = respan(quote!(#rt::check), first_span(hook));
+        conditions.push(quote!(#check(#err, #hook)));
     }
     if conditions.is_empty() {
         quote!({ let _ = #err; true })
@@ -430,4 +445,28 @@ impl VisitMut for EraseImplTrait {
             syn::visit_mut::visit_type_mut(self, ty);
         }
     }
+}
+
+/// `tokens` with every span set to `span`, so that an error about them (a missing trait,
+/// a wrong type) points at the user's token instead of the attribute.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let proc_macro2::TokenTree::Group(group) = &tree {
+                let mut inner = Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                tree = proc_macro2::TokenTree::Group(inner);
+            } else {
+                tree.set_span(span);
+            }
+            tree
+        })
+        .collect()
+}
+
+/// The span of the first token of `node`: where rustc should point when `node` as a whole
+/// is at fault (a multi-token span cannot be joined on stable).
+fn first_span(node: &impl ToTokens) -> Span {
+    node.to_token_stream().into_iter().next().map_or_else(Span::call_site, |token| token.span())
 }

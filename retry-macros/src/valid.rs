@@ -73,10 +73,11 @@ fn check_combinations(args: &Args, func: &RetryFn, errors: &mut Errors) {
     let only_with = |key: &str, shape: &str, errors: &mut Errors| {
         if let Some(arg) = args.get(key) {
             if backoff != shape {
-                errors.spanned(
-                    &arg.ident,
-                    format!("`{key}` only applies to `backoff = \"{shape}\"`, but this function uses `backoff = \"{backoff}\"`"),
-                );
+                let current = match args.get(attr::BACKOFF) {
+                    Some(_) => format!("this function uses `backoff = \"{backoff}\"`"),
+                    None => format!("`backoff` is `\"{backoff}\"` by default; add `backoff = \"{shape}\"`"),
+                };
+                errors.spanned(&arg.ident, format!("`{key}` only applies to `backoff = \"{shape}\"`, but {current}"));
             }
         }
     };

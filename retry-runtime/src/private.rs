@@ -42,6 +42,8 @@ pub trait RetryOutput {
     fn as_ok(&self) -> Option<&Self::Ok>;
     /// A failed outcome.
     fn from_err(error: Self::Err) -> Self;
+    /// The value or the error, borrowed.
+    fn as_result(&self) -> Result<&Self::Ok, &Self::Err>;
 }
 
 impl<T, E> RetryOutput for Result<T, E> {
@@ -59,6 +61,15 @@ impl<T, E> RetryOutput for Result<T, E> {
     fn from_err(error: E) -> Self {
         Err(error)
     }
+
+    fn as_result(&self) -> Result<&T, &E> {
+        self.as_ref()
+    }
+}
+
+/// The attempt's outcome, borrowed: the one place the return type is checked.
+pub fn outcome<R: RetryOutput>(outcome: &R) -> Result<&R::Ok, &R::Err> {
+    outcome.as_result()
 }
 
 /// The error of a failed attempt.
@@ -85,9 +96,26 @@ pub fn timeout<F: Future>(limit: Duration, attempt: F) -> crate::clock::Timeout<
 pub fn timed_out<R>(limit: Duration) -> R
 where
     R: RetryOutput,
-    R::Err: From<Elapsed>,
+    R::Err: FromElapsed,
 {
-    R::from_err(Elapsed::new(limit).into())
+    R::from_err(R::Err::from_elapsed(Elapsed::new(limit)))
+}
+
+/// `From<Elapsed>`, under a name whose error says what `timeout` needs.
+#[diagnostic::on_unimplemented(
+    message = "`timeout` needs `{Self}: From<tenacious::Elapsed>` to report an attempt that timed out",
+    label = "`{Self}` cannot be made from `tenacious::Elapsed`",
+    note = "add `impl From<tenacious::Elapsed> for {Self}` (e.g. a `TimedOut` variant), or remove `timeout`"
+)]
+pub trait FromElapsed {
+    /// The caller's error for a timed-out attempt.
+    fn from_elapsed(elapsed: Elapsed) -> Self;
+}
+
+impl<E: From<Elapsed>> FromElapsed for E {
+    fn from_elapsed(elapsed: Elapsed) -> Self {
+        elapsed.into()
+    }
 }
 
 /// Calls a `when`/`if_ok` hook; the `Fn` bound gives a closure its parameter type.

@@ -1,0 +1,13 @@
+use tenacious::retry;
+
+#[derive(Debug)]
+struct E;
+
+#[retry(attempts = 5u8)]
+async fn call() -> Result<(), E> {
+    Ok(())
+}
+
+fn main() {
+    let _ = call();
+}

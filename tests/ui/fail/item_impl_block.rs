@@ -1,0 +1,14 @@
+use tenacious::retry;
+
+struct Client;
+
+#[retry(attempts = 3)]
+impl Client {
+    fn call(&self) -> Result<(), std::io::Error> {
+        Ok(())
+    }
+}
+
+fn main() {
+    let _ = Client.call();
+}

@@ -1,0 +1,8 @@
+use tenacious::retry;
+
+#[retry(attempts = 3)]
+struct Client {
+    url: String,
+}
+
+fn main() {}

@@ -1,0 +1,22 @@
+use async_trait::async_trait;
+use tenacious::retry;
+
+#[derive(Debug)]
+struct E;
+
+#[async_trait]
+trait Api {
+    async fn call(&self) -> Result<(), E>;
+}
+
+struct Real;
+
+#[async_trait]
+impl Api for Real {
+    #[retry(attempts = 3)]
+    async fn call(&self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+fn main() {}

@@ -1,0 +1,13 @@
+use tenacious::retry;
+
+#[derive(Debug)]
+struct E;
+
+#[retry(on = |e| true)]
+async fn call() -> Result<(), E> {
+    Ok(())
+}
+
+fn main() {
+    let _ = call();
+}

@@ -1,0 +1,10 @@
+use tenacious::retry;
+
+#[retry(attempts = 3)]
+async fn count() -> u32 {
+    42
+}
+
+fn main() {
+    let _ = count();
+}

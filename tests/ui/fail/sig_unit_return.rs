@@ -1,0 +1,8 @@
+use tenacious::retry;
+
+#[retry(attempts = 3)]
+async fn fire_and_forget() {}
+
+fn main() {
+    let _ = fire_and_forget();
+}
