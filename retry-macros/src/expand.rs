@@ -241,7 +241,8 @@ fn retry_loop(
     let outcome_fn = respan(quote!(#rt::outcome), ret_span);
     // The same hygienic local, located at the return type for the error's primary span.
     let result_at_ret = Ident::new("__result", Span::mixed_site().located_at(ret_span));
-    let outcome_call = quote_spanned!(ret_span=> #outcome_fn(&#result_at_ret));
+    // Naming the return type as the type argument puts rustc's error on the user's tokens.
+    let outcome_call = quote_spanned!(ret_span=> #outcome_fn::<#erased>(&#result_at_ret));
     let err_cond = error_condition(args, rt, &err);
     let ok_cond = match args.expr(attr::IF_OK) {
         Some(hook) => {
