@@ -22,6 +22,8 @@ mod backoff;
 mod classify;
 mod clock;
 mod error;
+#[cfg(feature = "http")]
+pub mod http;
 mod observe;
 mod policy;
 mod retrier;

@@ -1,0 +1,162 @@
+//! HTTP classification and server hints, on the [`http`](https://docs.rs/http) crate's
+//! types, so they work with reqwest, hyper and axum alike (feature `http`).
+//!
+//! ```
+//! use std::time::Duration;
+//! use http::{HeaderMap, StatusCode};
+//! use tenacious::http::{retry_after, should_retry};
+//!
+//! let mut headers = HeaderMap::new();
+//! headers.insert("retry-after", "2".parse().unwrap());
+//! assert!(should_retry(StatusCode::TOO_MANY_REQUESTS, &headers));
+//! assert_eq!(retry_after(&headers), Some(Duration::from_secs(2)));
+//!
+//! headers.insert("x-should-retry", "false".parse().unwrap());
+//! assert!(!should_retry(StatusCode::TOO_MANY_REQUESTS, &headers));
+//! assert!(!should_retry(StatusCode::UNAUTHORIZED, &HeaderMap::new()));
+//! ```
+//!
+//! With the `reqwest` feature, [`Failure`] is an error type for a reqwest call that keeps
+//! what these functions need (the status and headers of a failed response), so a client
+//! method reads:
+//!
+//! ```no_run
+//! use tenacious::{http::{self, Failure}, retry};
+//!
+//! #[retry(attempts = 4, min = "500ms", max = "8s", timeout = "60s",
+//!         when = Failure::is_transient, retry_after = Failure::retry_after)]
+//! async fn complete(client: &reqwest::Client, url: &str) -> Result<String, Failure> {
+//!     let response = http::error_for_status(client.post(url).send().await?).await?;
+//!     Ok(response.text().await?)
+//! }
+//! ```
+
+use std::time::{Duration, SystemTime};
+
+use ::http::{HeaderMap, HeaderValue, StatusCode};
+
+#[cfg(feature = "reqwest")]
+mod failure;
+#[cfg(test)]
+mod tests;
+
+#[cfg(feature = "reqwest")]
+pub use failure::{error_for_status, is_transient_error, Failure};
+
+/// The longest hint [`retry_after`] accepts: one day. Anything longer is taken for a
+/// mistake (a Unix timestamp sent as delta-seconds, a date years ahead) and ignored.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Whether a response with this status is worth retrying: 408 Request Timeout, 409
+/// Conflict, 429 Too Many Requests and every 5xx (the set the OpenAI and Anthropic SDKs
+/// retry). Every other status, 4xx included, is not.
+///
+/// ```
+/// use http::StatusCode;
+/// assert!(tenacious::http::is_transient(StatusCode::SERVICE_UNAVAILABLE));
+/// assert!(!tenacious::http::is_transient(StatusCode::UNAUTHORIZED));
+/// ```
+pub fn is_transient(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 408 | 409 | 429 | 500..=599)
+}
+
+/// Whether to retry a response: the server's `x-should-retry: true|false` when it sends
+/// one (ASCII case ignored), else [`is_transient`] of the status.
+///
+/// ```
+/// use http::{HeaderMap, StatusCode};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert("x-should-retry", "true".parse().unwrap());
+/// assert!(tenacious::http::should_retry(StatusCode::BAD_REQUEST, &headers));
+/// ```
+pub fn should_retry(status: StatusCode, headers: &HeaderMap) -> bool {
+    let says = headers.get("x-should-retry").and_then(|v| v.to_str().ok()).map(str::trim);
+    match says {
+        Some(s) if s.eq_ignore_ascii_case("true") => true,
+        Some(s) if s.eq_ignore_ascii_case("false") => false,
+        _ => is_transient(status),
+    }
+}
+
+/// How long the server asks the client to wait, from the response's headers.
+///
+/// - `retry-after-ms`: milliseconds, possibly fractional (`"1500"`, `"0.25"`); sent by
+///   the OpenAI and Anthropic APIs. A well-formed value wins over `retry-after`.
+/// - `retry-after` (RFC 9110 §10.2.3): delta-seconds (`"120"`; a fraction such as
+///   `"1.5"` is accepted too, as the AI SDKs do), or an HTTP-date, measured against the
+///   wall clock — the one place this crate reads it, since the date is absolute.
+///
+/// `None` when neither header holds a usable value: garbage, a sign, an exponent,
+/// `inf`/`NaN`, more than [`MAX_RETRY_AFTER`], or zero / a date already past. A zero or
+/// past hint says "now", which is no better than no hint: the policy's backoff (and its
+/// jitter, which keeps a burst of clients apart) applies instead, as in the AI SDKs.
+/// Precision is kept to the nanosecond; digits beyond it are dropped.
+///
+/// ```
+/// use std::time::Duration;
+/// use http::HeaderMap;
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert("retry-after", "Fri, 31 Dec 1999 23:59:59 GMT".parse().unwrap());
+/// assert_eq!(tenacious::http::retry_after(&headers), None); // long past
+/// headers.insert("retry-after-ms", "1500.5".parse().unwrap());
+/// assert_eq!(tenacious::http::retry_after(&headers), Some(Duration::from_micros(1_500_500)));
+/// ```
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    retry_after_at(headers, SystemTime::now)
+}
+
+/// [`retry_after`] with the wall clock passed in (read only for an HTTP-date), for tests.
+pub(crate) fn retry_after_at(headers: &HeaderMap, now: impl FnOnce() -> SystemTime) -> Option<Duration> {
+    const NANOS_PER_MS: u128 = 1_000_000;
+    const NANOS_PER_S: u128 = 1_000_000_000;
+
+    let hint = match headers.get("retry-after-ms").and_then(|v| decimal(v, NANOS_PER_MS)) {
+        Some(ms) => ms,
+        None => {
+            let value = headers.get("retry-after")?;
+            match decimal(value, NANOS_PER_S) {
+                Some(seconds) => seconds,
+                None => {
+                    let date = httpdate::parse_http_date(value.to_str().ok()?.trim()).ok()?;
+                    // A date in the past is an `Err` here: "now", so no hint.
+                    date.duration_since(now()).ok()?
+                }
+            }
+        }
+    };
+    (!hint.is_zero() && hint <= MAX_RETRY_AFTER).then_some(hint)
+}
+
+/// `1*DIGIT [ "." 1*DIGIT ]` in `unit` nanoseconds, surrounding whitespace allowed.
+/// `Some` for any well-formed number (even an absurd one, saturated), so that a
+/// well-formed `retry-after-ms` always wins; `None` for anything else.
+fn decimal(value: &HeaderValue, unit: u128) -> Option<Duration> {
+    let text = value.to_str().ok()?.trim();
+    let (whole, fraction) = match text.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (text, None),
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || !fraction.is_none_or(digits) {
+        return None;
+    }
+    // Saturate long inputs rather than overflow: the cap rejects them anyway.
+    let mut nanos: u128 = 0;
+    for b in whole.bytes() {
+        nanos = nanos.saturating_mul(10).saturating_add(u128::from(b - b'0'));
+    }
+    nanos = nanos.saturating_mul(unit);
+    let mut scale = unit;
+    for b in fraction.unwrap_or("").bytes() {
+        scale /= 10;
+        if scale == 0 {
+            break;
+        }
+        nanos = nanos.saturating_add(u128::from(b - b'0') * scale);
+    }
+    let secs = u64::try_from(nanos / 1_000_000_000).unwrap_or(u64::MAX);
+    // The remainder is below 1e9, so it fits.
+    Some(Duration::new(secs, (nanos % 1_000_000_000) as u32))
+}

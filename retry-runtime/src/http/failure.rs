@@ -1,0 +1,178 @@
+//! [`Failure`]: a failed reqwest call that keeps what a retry decision needs.
+
+use std::error::Error;
+use std::fmt;
+use std::time::Duration;
+
+use ::http::{HeaderMap, StatusCode};
+
+use crate::error::Elapsed;
+
+/// The most of an error response's body kept for [`Failure::body`]: enough for an API's
+/// error message, bounded so a misbehaving server cannot make the client buffer much.
+const MAX_BODY: usize = 4096;
+
+/// Why a reqwest call failed: the transport (connect, timeout, a broken body …), an
+/// error status (with the response's headers and the start of its body), or an attempt
+/// cut by `timeout`.
+///
+/// `?` converts a `reqwest::Error`, and `timeout = "…"` a [`tenacious::Elapsed`](Elapsed),
+/// so a client method can return `Result<T, Failure>` and name [`Failure::is_transient`]
+/// and [`Failure::retry_after`] in its attribute:
+///
+/// ```no_run
+/// use tenacious::{http::{self, Failure}, retry};
+///
+/// #[retry(attempts = 4, min = "500ms", max = "8s", timeout = "60s",
+///         when = Failure::is_transient, retry_after = Failure::retry_after)]
+/// async fn models(client: &reqwest::Client) -> Result<String, Failure> {
+///     let response = client.get("https://api.example.invalid/v1/models").send().await?;
+///     Ok(http::error_for_status(response).await?.text().await?)
+/// }
+/// ```
+#[derive(Debug)]
+pub struct Failure {
+    repr: Repr,
+}
+
+#[derive(Debug)]
+enum Repr {
+    Transport(reqwest::Error),
+    Status { status: StatusCode, headers: Box<HeaderMap>, body: String },
+    Elapsed(Elapsed),
+}
+
+impl Failure {
+    /// The failed response's status; `None` when there was no response.
+    pub fn status(&self) -> Option<StatusCode> {
+        match &self.repr {
+            Repr::Status { status, .. } => Some(*status),
+            Repr::Transport(e) => e.status(),
+            Repr::Elapsed(_) => None,
+        }
+    }
+
+    /// The failed response's headers; `None` when there was no response, or when the
+    /// error came from reqwest's own `error_for_status`, which drops them.
+    pub fn headers(&self) -> Option<&HeaderMap> {
+        match &self.repr {
+            Repr::Status { headers, .. } => Some(headers),
+            _ => None,
+        }
+    }
+
+    /// The start of the failed response's body (at most 4 KiB, lossily decoded as UTF-8);
+    /// empty when there was no response.
+    pub fn body(&self) -> &str {
+        match &self.repr {
+            Repr::Status { body, .. } => body,
+            _ => "",
+        }
+    }
+
+    /// Whether no answer came in time: reqwest's own timeout, or `timeout = "…"`.
+    pub fn is_timeout(&self) -> bool {
+        match &self.repr {
+            Repr::Transport(e) => e.is_timeout(),
+            Repr::Elapsed(_) => true,
+            Repr::Status { .. } => false,
+        }
+    }
+
+    /// Whether the call is worth retrying: a status by [`should_retry`](super::should_retry)
+    /// (so `x-should-retry` has the last word), a transport error by
+    /// [`is_transient_error`], and always after a timeout. For `when = Failure::is_transient`.
+    pub fn is_transient(&self) -> bool {
+        match &self.repr {
+            Repr::Status { status, headers, .. } => super::should_retry(*status, headers),
+            Repr::Transport(e) => is_transient_error(e),
+            Repr::Elapsed(_) => true,
+        }
+    }
+
+    /// The server's hint, by [`retry_after`](super::retry_after) on the response's
+    /// headers. For `retry_after = Failure::retry_after`.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.headers().and_then(super::retry_after)
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Transport(e) => write!(f, "request failed: {e}"),
+            Repr::Status { status, .. } => write!(f, "server answered {status}"),
+            Repr::Elapsed(e) => e.fmt(f),
+        }
+    }
+}
+
+impl Error for Failure {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match &self.repr {
+            Repr::Transport(e) => Some(e),
+            Repr::Elapsed(e) => Some(e),
+            Repr::Status { .. } => None,
+        }
+    }
+}
+
+impl From<reqwest::Error> for Failure {
+    fn from(e: reqwest::Error) -> Self {
+        Failure { repr: Repr::Transport(e) }
+    }
+}
+
+impl From<Elapsed> for Failure {
+    fn from(e: Elapsed) -> Self {
+        Failure { repr: Repr::Elapsed(e) }
+    }
+}
+
+/// reqwest's `error_for_status`, keeping the headers and the start of the body: `Ok` for
+/// a status below 400, else a [`Failure`] (reading at most 4 KiB of the body).
+///
+/// ```no_run
+/// # async fn f(client: reqwest::Client) -> Result<(), tenacious::http::Failure> {
+/// let response = tenacious::http::error_for_status(client.get("http://127.0.0.1:8080/").send().await?).await?;
+/// # let _ = response; Ok(()) }
+/// ```
+pub async fn error_for_status(mut response: reqwest::Response) -> Result<reqwest::Response, Failure> {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return Ok(response);
+    }
+    let headers = Box::new(std::mem::take(response.headers_mut()));
+    let mut body = Vec::new();
+    // A body that breaks off is no reason to lose the status: keep what arrived.
+    while body.len() < MAX_BODY {
+        match response.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk[..chunk.len().min(MAX_BODY - body.len())]),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    let body = String::from_utf8_lossy(&body).into_owned();
+    Err(Failure { repr: Repr::Status { status, headers, body } })
+}
+
+/// Whether a `reqwest::Error` is worth retrying: timeouts, connect errors, a request that
+/// broke off in flight and a body cut short are; builder, redirect, decode and upgrade
+/// errors are not (trying again gives the same result); a status error is judged by
+/// [`is_transient`](super::is_transient) of its status.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let err = reqwest::Client::new().get("not a url").send().await.unwrap_err();
+/// assert!(!tenacious::http::is_transient_error(&err)); // a builder error
+/// # }
+/// ```
+pub fn is_transient_error(e: &reqwest::Error) -> bool {
+    if let Some(status) = e.status() {
+        return super::is_transient(status);
+    }
+    if e.is_builder() || e.is_redirect() || e.is_decode() || e.is_upgrade() {
+        return false;
+    }
+    e.is_timeout() || e.is_connect() || e.is_request() || e.is_body()
+}
