@@ -238,11 +238,13 @@ fn retry_loop(
     // later step reads `__outcome` so a wrong return type is reported once.
     let outcome = local("__outcome");
     let ret_span = first_span(ret);
-    let outcome_fn = respan(quote!(#rt::outcome), ret_span);
+    let output_trait = respan(quote!(#rt::RetryOutput), ret_span);
     // The same hygienic local, located at the return type for the error's primary span.
     let result_at_ret = Ident::new("__result", Span::mixed_site().located_at(ret_span));
     // Naming the return type as the type argument puts rustc's error on the user's tokens.
-    let outcome_call = quote_spanned!(ret_span=> #outcome_fn::<#erased>(&#result_at_ret));
+    // All at one span, so rustc's two views of the failed bound merge into one error.
+    let erased_at_ret = respan(erased.to_token_stream(), ret_span);
+    let outcome_call = quote_spanned!(ret_span=> <#erased_at_ret as #output_trait>::as_result(&#result_at_ret));
     let err_cond = error_condition(args, rt, &err);
     let ok_cond = match args.expr(attr::IF_OK) {
         Some(hook) => {

@@ -36,10 +36,6 @@ pub trait RetryOutput {
     type Ok;
     /// The error type.
     type Err;
-    /// The error, if the attempt failed.
-    fn as_err(&self) -> Option<&Self::Err>;
-    /// The value, if the attempt succeeded.
-    fn as_ok(&self) -> Option<&Self::Ok>;
     /// A failed outcome.
     fn from_err(error: Self::Err) -> Self;
     /// The value or the error, borrowed.
@@ -50,14 +46,6 @@ impl<T, E> RetryOutput for Result<T, E> {
     type Ok = T;
     type Err = E;
 
-    fn as_err(&self) -> Option<&E> {
-        self.as_ref().err()
-    }
-
-    fn as_ok(&self) -> Option<&T> {
-        self.as_ref().ok()
-    }
-
     fn from_err(error: E) -> Self {
         Err(error)
     }
@@ -65,21 +53,6 @@ impl<T, E> RetryOutput for Result<T, E> {
     fn as_result(&self) -> Result<&T, &E> {
         self.as_ref()
     }
-}
-
-/// The attempt's outcome, borrowed: the one place the return type is checked.
-pub fn outcome<R: RetryOutput>(outcome: &R) -> Result<&R::Ok, &R::Err> {
-    outcome.as_result()
-}
-
-/// The error of a failed attempt.
-pub fn as_err<R: RetryOutput>(outcome: &R) -> Option<&R::Err> {
-    outcome.as_err()
-}
-
-/// The value of a successful attempt.
-pub fn as_ok<R: RetryOutput>(outcome: &R) -> Option<&R::Ok> {
-    outcome.as_ok()
 }
 
 /// The limit of the next attempt: `timeout`, cut to what is left of the deadline.
