@@ -156,7 +156,7 @@ pub async fn error_for_status(mut response: reqwest::Response) -> Result<reqwest
 }
 
 /// Whether a `reqwest::Error` is worth retrying: timeouts, connect errors, a request that
-/// broke off in flight and a body cut short are; builder, redirect, decode and upgrade
+/// broke off in flight and a body cut short are; builder, redirect, upgrade and decode
 /// errors are not (trying again gives the same result); a status error is judged by
 /// [`is_transient`](super::is_transient) of its status.
 ///
@@ -171,8 +171,35 @@ pub fn is_transient_error(e: &reqwest::Error) -> bool {
     if let Some(status) = e.status() {
         return super::is_transient(status);
     }
-    if e.is_builder() || e.is_redirect() || e.is_decode() || e.is_upgrade() {
+    if e.is_timeout() || e.is_connect() {
+        return true;
+    }
+    if e.is_builder() || e.is_redirect() || e.is_upgrade() {
         return false;
     }
-    e.is_timeout() || e.is_connect() || e.is_request() || e.is_body()
+    if e.is_request() || e.is_body() {
+        return true;
+    }
+    // `bytes()`, `text()` and `json()` report a body cut short as a decode error; the
+    // transport error under it is what decides.
+    e.is_decode() && broken_transport_under(e)
+}
+
+/// Whether `e`'s `source()` chain holds a body or request error, or an I/O error.
+fn broken_transport_under(e: &reqwest::Error) -> bool {
+    let mut source = e.source();
+    // Bounded: only a cyclic chain could be longer.
+    for _ in 0..64 {
+        let Some(err) = source else { return false };
+        if let Some(inner) = err.downcast_ref::<reqwest::Error>() {
+            if inner.is_body() || inner.is_request() {
+                return true;
+            }
+        }
+        if err.is::<std::io::Error>() {
+            return true;
+        }
+        source = err.source();
+    }
+    false
 }
