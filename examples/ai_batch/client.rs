@@ -1,0 +1,212 @@
+//! The client: one `#[retry]` method per target, an error type that knows what is worth
+//! retrying, and the counters the summary reads.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::json;
+use tenacious::http::{self, Failure};
+use tenacious::{retry, Attempt, Elapsed};
+use tokio::time::Instant;
+
+/// Why a call failed.
+#[derive(Debug)]
+pub enum ApiError {
+    /// The HTTP exchange failed: an error status, the transport, or `timeout`.
+    Http(Failure),
+    /// A 200 without a completion in it.
+    Empty,
+}
+
+impl ApiError {
+    /// Retry what the server or the network may get over: 408/409/429/5xx (or what
+    /// `x-should-retry` says), timeouts, dropped connections. Never a 401.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ApiError::Http(failure) => failure.is_transient(),
+            ApiError::Empty => false,
+        }
+    }
+
+    /// The server's `retry-after-ms` / `retry-after`, when it sent one.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ApiError::Http(failure) => failure.retry_after(),
+            ApiError::Empty => None,
+        }
+    }
+
+    /// A short label for the summary: "429 rate limited", "timed out" …
+    pub fn cause(&self) -> String {
+        match self {
+            ApiError::Http(f) if f.is_timeout() => "timed out".into(),
+            ApiError::Http(f) => match f.status() {
+                Some(s) => format!("{} {}", s.as_u16(), s.canonical_reason().unwrap_or("").to_lowercase()),
+                None => "connection failed".into(),
+            },
+            ApiError::Empty => "empty completion".into(),
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ApiError::Http(failure) => failure.fmt(f),
+            ApiError::Empty => f.write_str("the response held no completion"),
+        }
+    }
+}
+
+impl std::error::Error for ApiError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ApiError::Http(failure) => Some(failure),
+            ApiError::Empty => None,
+        }
+    }
+}
+
+impl From<Failure> for ApiError {
+    fn from(failure: Failure) -> Self {
+        ApiError::Http(failure)
+    }
+}
+
+impl From<reqwest::Error> for ApiError {
+    fn from(e: reqwest::Error) -> Self {
+        ApiError::Http(e.without_url().into())
+    }
+}
+
+impl From<Elapsed> for ApiError {
+    fn from(e: Elapsed) -> Self {
+        ApiError::Http(e.into())
+    }
+}
+
+/// One prompt of the batch, with the key of the project it bills to.
+#[derive(Clone, Debug)]
+pub struct Prompt {
+    pub id: usize,
+    pub text: String,
+    pub key: String,
+}
+
+/// Counters shared by every call.
+#[derive(Default)]
+pub struct Stats {
+    pub attempts: AtomicU32,
+    pub retries: Mutex<BTreeMap<String, u32>>,
+    pub throttle_waits: AtomicU32,
+    pub throttled_for: Mutex<Duration>,
+}
+
+impl Stats {
+    pub fn retries(&self) -> u32 {
+        self.retries.lock().unwrap().values().sum()
+    }
+}
+
+/// When one call's next attempt could start, to tell the throttle's wait apart from the
+/// backoff: the attempt starts later than that only if it waited for a permit.
+pub struct Trace {
+    ready: Mutex<Instant>,
+}
+
+impl Trace {
+    pub fn new() -> Self {
+        Trace { ready: Mutex::new(Instant::now()) }
+    }
+
+    fn attempt_started(&self, stats: &Stats) {
+        stats.attempts.fetch_add(1, Ordering::SeqCst);
+        let waited = self.ready.lock().unwrap().elapsed();
+        // Timers round up to the millisecond and tasks wait their turn: a few
+        // milliseconds late is noise, not a throttle.
+        if waited >= Duration::from_millis(5) {
+            stats.throttle_waits.fetch_add(1, Ordering::SeqCst);
+            *stats.throttled_for.lock().unwrap() += waited;
+        }
+    }
+
+    /// `notify`: counts the retry by cause and notes when the sleep ends.
+    fn retrying(&self, stats: &Stats, attempt: &Attempt<'_, ApiError>) {
+        *self.ready.lock().unwrap() = Instant::now() + attempt.delay();
+        let cause = attempt.error().map_or_else(|| "rejected value".into(), ApiError::cause);
+        *stats.retries.lock().unwrap().entry(cause).or_default() += 1;
+    }
+}
+
+/// An OpenAI-compatible chat-completions client.
+pub struct Api {
+    client: reqwest::Client,
+    url: String,
+    model: String,
+    pub stats: Stats,
+}
+
+#[derive(Deserialize)]
+struct Completion {
+    choices: Vec<Choice>,
+}
+
+#[derive(Deserialize)]
+struct Choice {
+    message: ChoiceMessage,
+}
+
+#[derive(Deserialize)]
+struct ChoiceMessage {
+    content: Option<String>,
+}
+
+impl Api {
+    /// `base` is the API root, e.g. `https://api.openai.com/v1`.
+    pub fn new(base: &str, model: &str) -> Self {
+        let base = base.trim_end_matches('/');
+        let url =
+            if base.ends_with("/chat/completions") { base.to_owned() } else { format!("{base}/chat/completions") };
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("tenacious-ai-batch/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .expect("a client without TLS configuration cannot fail to build");
+        Api { client, url, model: model.to_owned(), stats: Stats::default() }
+    }
+
+    /// Against the local server: its times are scaled ~10x down, and so are these.
+    #[retry(
+        attempts = 6, backoff = "exp", min = "100ms", max = "2s", timeout = "1s",
+        when = ApiError::is_transient, retry_after = ApiError::retry_after,
+        notify = |a: &Attempt<'_, ApiError>| trace.retrying(&self.stats, a),
+    )]
+    pub async fn complete_local(&self, prompt: &Prompt, trace: &Trace) -> Result<String, ApiError> {
+        self.send(prompt, trace).await
+    }
+
+    /// Against a real endpoint: the same policy at production scale. A hint above `max`
+    /// (a quota reset minutes away) ends the retries at once instead of blocking a worker.
+    #[retry(
+        attempts = 6, backoff = "exp", min = "1s", max = "30s", timeout = "60s",
+        when = ApiError::is_transient, retry_after = ApiError::retry_after,
+        notify = |a: &Attempt<'_, ApiError>| trace.retrying(&self.stats, a),
+    )]
+    pub async fn complete_remote(&self, prompt: &Prompt, trace: &Trace) -> Result<String, ApiError> {
+        self.send(prompt, trace).await
+    }
+
+    /// One attempt.
+    async fn send(&self, prompt: &Prompt, trace: &Trace) -> Result<String, ApiError> {
+        trace.attempt_started(&self.stats);
+        let body = json!({"model": self.model, "messages": [{"role": "user", "content": prompt.text}]});
+        let response = self.client.post(&self.url).bearer_auth(&prompt.key).json(&body).send().await?;
+        let completion: Completion = http::error_for_status(response).await?.json().await?;
+        let content = completion.choices.into_iter().next().and_then(|c| c.message.content);
+        content.filter(|c| !c.is_empty()).ok_or(ApiError::Empty)
+    }
+}

@@ -1,0 +1,214 @@
+//! A batch of 100 prompts through an OpenAI-compatible API that misbehaves.
+//!
+//! By default it starts a local server (127.0.0.1, no network, no key) that answers on a
+//! seeded schedule with 429 + Retry-After, 503, responses that hang past the client's
+//! timeout, a short outage, and 401 for a revoked project key; the client's method carries
+//! `#[retry]` with `when`, `retry_after`, `timeout`, a shared `throttle` and a `breaker`.
+//! A progress bar shows while it runs (on a terminal); a summary follows.
+//!
+//! ```text
+//! cargo run --example ai_batch
+//! cargo run --example ai_batch -- --seed 42 --concurrency 16
+//! OPENAI_API_KEY=sk-... cargo run --example ai_batch -- --endpoint https://api.openai.com/v1
+//! ```
+//!
+//! Options: `--endpoint URL` (a real API; the key is read from `$OPENAI_API_KEY`, or the
+//! variable named by `--key-env`), `--model NAME`, `--prompts N`, `--concurrency N`,
+//! `--seed S`. The exit code is 1 if a prompt was lost: neither completed nor reported
+//! failed.
+
+mod client;
+mod report;
+mod server;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rand::rngs::StdRng;
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+
+use client::{Api, Prompt, Trace};
+use report::{Outcome, Report};
+
+const USAGE: &str =
+    "usage: ai_batch [--endpoint URL] [--key-env VAR] [--model NAME] [--prompts N] [--concurrency N] [--seed S]";
+
+struct Options {
+    endpoint: Option<String>,
+    key_env: String,
+    model: String,
+    prompts: usize,
+    concurrency: usize,
+    seed: u64,
+}
+
+fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
+    let mut options = Options {
+        endpoint: None,
+        key_env: "OPENAI_API_KEY".into(),
+        model: "gpt-4o-mini".into(),
+        prompts: 100,
+        concurrency: 8,
+        seed: 7,
+    };
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().ok_or_else(|| format!("`{name}` needs a value"));
+        let number =
+            |name: &str, v: String| v.parse::<u64>().map_err(|_| format!("`{name}` takes a number, not `{v}`"));
+        match arg.as_str() {
+            "--endpoint" => options.endpoint = Some(value("--endpoint")?),
+            "--key-env" => options.key_env = value("--key-env")?,
+            "--model" => options.model = value("--model")?,
+            "--prompts" => options.prompts = number("--prompts", value("--prompts")?)? as usize,
+            "--concurrency" => {
+                options.concurrency = (number("--concurrency", value("--concurrency")?)? as usize).max(1)
+            }
+            "--seed" => options.seed = number("--seed", value("--seed")?)?,
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown argument `{other}`")),
+        }
+    }
+    Ok(options)
+}
+
+/// The batch: a hundred small writing tasks, a few from a project whose key was revoked.
+fn prompts(n: usize, key: &str, revoked: Option<&str>, rng: &mut StdRng) -> Vec<Prompt> {
+    const FORMS: &[&str] = &["Write a haiku about", "Describe in one sentence", "Give a two-line poem about"];
+    const TOPICS: &[&str] = &[
+        "autumn rain",
+        "a lighthouse",
+        "the first snow",
+        "city traffic",
+        "a sleeping cat",
+        "morning coffee",
+        "an old map",
+        "the tide",
+        "a paper boat",
+        "thunder",
+        "a library",
+        "spring wind",
+        "a lost key",
+        "the night bus",
+        "mountain fog",
+        "a broken clock",
+        "fireflies",
+        "a train station",
+        "desert stars",
+        "a garden gate",
+    ];
+    (0..n)
+        .map(|id| {
+            let form = FORMS[id % FORMS.len()];
+            let topic = TOPICS.choose(rng).unwrap_or(&"rain");
+            let key = match revoked {
+                Some(revoked) if rng.random_ratio(1, 25) => revoked,
+                _ => key,
+            };
+            Prompt { id, text: format!("{form} {topic} (#{id})."), key: key.to_owned() }
+        })
+        .collect()
+}
+
+fn progress_bar(len: usize) -> ProgressBar {
+    let target =
+        if std::io::stderr().is_terminal() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
+    let bar = ProgressBar::with_draw_target(Some(len as u64), target);
+    let style = ProgressStyle::with_template("{spinner} {elapsed:>3} [{bar:30}] {pos}/{len} {msg}")
+        .expect("the template is valid")
+        .progress_chars("=> ");
+    bar.set_style(style);
+    bar.enable_steady_tick(Duration::from_millis(100));
+    bar
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let options = match parse(std::env::args().skip(1)) {
+        Ok(options) => options,
+        Err(message) => {
+            if !message.is_empty() {
+                eprintln!("error: {message}");
+            }
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut rng = StdRng::seed_from_u64(options.seed);
+
+    // Where to send the batch, and with which keys.
+    let (api, prompts, server) = match &options.endpoint {
+        Some(endpoint) => {
+            let Ok(key) = std::env::var(&options.key_env) else {
+                eprintln!("error: `--endpoint` needs an API key in `${}`", options.key_env);
+                return ExitCode::from(2);
+            };
+            (Api::new(endpoint, &options.model), prompts(options.prompts, &key, None, &mut rng), None)
+        }
+        None => {
+            let server = match server::start(options.seed).await {
+                Ok(server) => server,
+                Err(e) => {
+                    eprintln!("error: cannot start the local server: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let prompts = prompts(options.prompts, server::GOOD_KEY, Some(server::REVOKED_KEY), &mut rng);
+            (Api::new(&server.url, &options.model), prompts, Some(server))
+        }
+    };
+    let remote = options.endpoint.is_some();
+    let target = options.endpoint.clone().unwrap_or_else(|| "the local flaky server".into());
+    println!(
+        "ai_batch: {} prompts to {target} ({}), {} at a time, seed {}",
+        prompts.len(),
+        options.model,
+        options.concurrency,
+        options.seed
+    );
+
+    let api = Arc::new(api);
+    let bar = progress_bar(prompts.len());
+    let permits = Arc::new(Semaphore::new(options.concurrency));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for prompt in &prompts {
+        let (api, permits, bar, prompt) = (Arc::clone(&api), Arc::clone(&permits), bar.clone(), prompt.clone());
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await.expect("the semaphore is never closed");
+            let trace = Trace::new();
+            let result = if remote {
+                api.complete_remote(&prompt, &trace).await
+            } else {
+                api.complete_local(&prompt, &trace).await
+            };
+            bar.inc(1);
+            bar.set_message(format!("retries {}", api.stats.retries()));
+            (prompt.id, result)
+        });
+    }
+
+    let mut outcomes: Vec<Option<Outcome>> = (0..prompts.len()).map(|_| None).collect();
+    while let Some(joined) = tasks.join_next().await {
+        // A panicked task leaves its prompt without an outcome: it counts as lost.
+        let Ok((id, result)) = joined else { continue };
+        outcomes[id] = Some(match result {
+            Ok(text) => Outcome::Completed(text),
+            Err(e) => Outcome::Failed(e.cause()),
+        });
+    }
+    bar.finish_and_clear();
+
+    let report = Report::new(&prompts, &outcomes, &api.stats, server.as_ref().map(|s| &*s.served), started.elapsed());
+    print!("{report}");
+    if report.lost > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
