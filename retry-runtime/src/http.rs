@@ -16,20 +16,9 @@
 //! assert!(!should_retry(StatusCode::UNAUTHORIZED, &HeaderMap::new()));
 //! ```
 //!
-//! With the `reqwest` feature, [`Failure`] is an error type for a reqwest call that keeps
+//! With the `reqwest` feature, `Failure` is an error type for a reqwest call that keeps
 //! what these functions need (the status and headers of a failed response), so a client
-//! method reads:
-//!
-//! ```no_run
-//! use tenacious::{http::{self, Failure}, retry};
-//!
-//! #[retry(attempts = 4, min = "500ms", max = "8s", timeout = "60s",
-//!         when = Failure::is_transient, retry_after = Failure::retry_after)]
-//! async fn complete(client: &reqwest::Client, url: &str) -> Result<String, Failure> {
-//!     let response = http::error_for_status(client.post(url).send().await?).await?;
-//!     Ok(response.text().await?)
-//! }
-//! ```
+//! method can say `when = Failure::is_transient, retry_after = Failure::retry_after`.
 
 use std::time::{Duration, SystemTime};
 
