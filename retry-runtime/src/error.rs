@@ -29,3 +29,16 @@ impl fmt::Display for Elapsed {
 }
 
 impl Error for Elapsed {}
+
+/// A circuit breaker is open: the call was not made. A function with `breaker = …` needs
+/// `E: From<Open>` to report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Open;
+
+impl fmt::Display for Open {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("circuit breaker is open")
+    }
+}
+
+impl Error for Open {}

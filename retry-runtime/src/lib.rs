@@ -22,6 +22,7 @@ mod backoff;
 mod classify;
 mod clock;
 mod error;
+mod guard;
 #[cfg(feature = "http")]
 pub mod http;
 mod observe;
@@ -39,7 +40,8 @@ pub use attempt::Attempt;
 pub use backoff::{delay, undithered, Delays, Schedule};
 pub use classify::{caused_by, ErrorChain};
 pub use clock::Instant;
-pub use error::Elapsed;
+pub use error::{Elapsed, Open};
+pub use guard::{AsGuard, Breaker, BreakerPermit, BreakerState, Budget, Throttle};
 pub use observe::Log;
 pub use policy::{Backoff, Jitter, Policy};
 pub use retry::{Always, Hint, Never, NoHint, Notify, Predicate, Retry, RetryFuture, Silent};

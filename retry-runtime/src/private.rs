@@ -9,6 +9,7 @@ pub use crate::classify::{
 };
 pub use crate::clock::Instant;
 pub use crate::error::Elapsed;
+pub use crate::guard::private::*;
 pub use crate::observe::millis;
 pub use crate::policy::{Backoff, Jitter, Policy};
 pub use crate::retrier::{AsyncRetrier, BlockingRetrier};

@@ -11,7 +11,9 @@ use pin_project_lite::pin_project;
 use crate::attempt::Attempt;
 use crate::backoff::Schedule;
 use crate::clock::{self, Instant, Sleep, Timeout};
-use crate::error::Elapsed;
+use crate::error::{Elapsed, Open};
+use crate::guard::builder::{Gate, Guards};
+use crate::guard::{AsGuard, Breaker, Budget, Throttle};
 use crate::observe::{self, Log};
 use crate::policy::Policy;
 use crate::testing;
@@ -126,6 +128,7 @@ pub struct Retry<F, E, W = Always, K = Never, H = NoHint, N = Silent> {
     notify: N,
     timeout: Option<Limit<E>>,
     log: Log,
+    guards: Guards<E>,
 }
 
 /// A per-attempt limit and how to report it in the caller's error type.
@@ -153,6 +156,7 @@ impl Policy {
             notify: Silent,
             timeout: None,
             log: Log::Warn,
+            guards: Guards::new(),
         }
     }
 }
@@ -173,6 +177,7 @@ where
             notify: self.notify,
             timeout: self.timeout,
             log: self.log,
+            guards: self.guards,
         }
     }
 
@@ -187,6 +192,7 @@ where
             notify: self.notify,
             timeout: self.timeout,
             log: self.log,
+            guards: self.guards,
         }
     }
 
@@ -202,6 +208,7 @@ where
             notify: self.notify,
             timeout: self.timeout,
             log: self.log,
+            guards: self.guards,
         }
     }
 
@@ -216,6 +223,7 @@ where
             notify,
             timeout: self.timeout,
             log: self.log,
+            guards: self.guards,
         }
     }
 
@@ -234,6 +242,30 @@ where
         self.log = log;
         self
     }
+
+    /// Makes every attempt, retries included, wait for a permit of `throttle` (a `static`
+    /// [`Throttle`] or a `LazyLock` of one).
+    pub fn throttle<G: AsGuard<Throttle> + ?Sized>(mut self, throttle: &'static G) -> Self {
+        self.guards.throttle = Some(throttle.as_guard());
+        self
+    }
+
+    /// Lets each attempt through `breaker` (a `static` [`Breaker`] or a `LazyLock` of one):
+    /// while it is open the call ends at once with `E::from(Open)`, and no retry starts once
+    /// it has opened.
+    pub fn breaker<G: AsGuard<Breaker> + ?Sized>(mut self, breaker: &'static G) -> Self
+    where
+        E: From<Open>,
+    {
+        self.guards.breaker = Some((breaker.as_guard(), E::from));
+        self
+    }
+
+    /// Stops retrying while `budget` (a `static` [`Budget`] or a `LazyLock` of one) is spent.
+    pub fn budget<G: AsGuard<Budget> + ?Sized>(mut self, budget: &'static G) -> Self {
+        self.guards.budget = Some(budget.as_guard());
+        self
+    }
 }
 
 impl<F, Fut, T, E, W, K, H, N> IntoFuture for Retry<F, E, W, K, H, N>
@@ -249,7 +281,7 @@ where
     type IntoFuture = RetryFuture<F, Fut, E, W, K, H, N>;
 
     fn into_future(self) -> Self::IntoFuture {
-        RetryFuture { retry: self, schedule: Schedule::new(), start: None, state: State::Idle }
+        RetryFuture { retry: self, schedule: Schedule::new(), start: None, gate: Gate::default(), state: State::Idle }
     }
 }
 
@@ -260,6 +292,7 @@ pin_project! {
         retry: Retry<F, E, W, K, H, N>,
         schedule: Schedule,
         start: Option<Instant>,
+        gate: Gate,
         #[pin]
         state: State<Fut, E>,
     }
@@ -295,6 +328,9 @@ where
                     if this.start.is_none() && (N::ACTIVE || retry.policy.deadline.is_some()) {
                         *this.start = Some(clock::now());
                     }
+                    if let Err(error) = ready!(retry.guards.poll_admit(this.gate, cx)) {
+                        return Poll::Ready(Err(error));
+                    }
                     let attempt = (retry.op)();
                     match retry.timeout {
                         Some((timeout, into)) => {
@@ -322,6 +358,7 @@ where
                     Ok(value) => retry.if_ok.test(value),
                     Err(error) => retry.when.test(error),
                 };
+            let retryable = retry.guards.record(this.gate, result.is_ok(), retryable);
             let attempt = this.schedule.attempt();
             let hint = match (&result, retryable) {
                 (Err(error), true) => retry.retry_after.hint(error),

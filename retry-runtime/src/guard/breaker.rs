@@ -1,0 +1,421 @@
+//! [`Breaker`]: a circuit breaker shared by every call site that names it.
+//!
+//! The whole state is one word, so that every transition is one compare-and-swap and the
+//! closed path is one load:
+//!
+//! ```text
+//! bits 34..64  generation: bumped by every change of phase, so that a permit taken in an
+//!              earlier phase can neither count nor give a slot back in a later one
+//! bits 32..34  phase: closed, open, half-open, or opening (open, its reopen time not yet
+//!              written)
+//! bits  0..32  count: consecutive failures when closed, probes in flight when half-open
+//! ```
+//!
+//! The time at which an open breaker lets probes through lives in a second atomic. Only
+//! the thread whose compare-and-swap moved the breaker to "opening" writes it, and it
+//! publishes "open" after, so whoever sees "open" sees its reopen time.
+
+use std::fmt;
+use std::mem::ManuallyDrop;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use super::sync::{const_fn, AtomicI64, AtomicU64, Ordering};
+use crate::clock::{self, Instant};
+use crate::error::Open;
+
+/// Where a [`Breaker`] stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BreakerState {
+    /// Calls go through; failures are counted.
+    Closed,
+    /// Calls fail at once with [`Open`] until the cooldown has passed.
+    Open,
+    /// The cooldown has passed: up to `probes` calls go through to test the service.
+    HalfOpen,
+}
+
+/// A circuit breaker shared by every call site that names it.
+///
+/// Closed, it lets every call through and counts consecutive failures; after `failures`
+/// of them it opens, and every call fails at once with [`Open`] (the body does not run).
+/// After `cooldown` it is half-open: up to [`probes`](Self::probes) calls go through; the
+/// first probe to succeed closes it, a probe that fails opens it for another cooldown.
+///
+/// A failure is an attempt that the call's classification retries (`on`, `unless`, `when`,
+/// `if_ok`, timeouts), whether or not an attempt remains; a success is an `Ok` that is not
+/// retried. An error that is not retried (say, a 401) is neither: it neither counts
+/// towards opening nor resets the count, since it says nothing about the service's health.
+///
+/// Admission on the closed path is one atomic load; time is tokio's clock.
+///
+/// ```
+/// use std::time::Duration;
+/// use tenacious::{retry, Breaker, BreakerState, Open};
+///
+/// static PAYMENTS: Breaker = Breaker::new(3, Duration::from_secs(30));
+///
+/// #[derive(Debug, PartialEq)]
+/// enum Error {
+///     Unavailable,
+///     Open,
+/// }
+///
+/// impl From<Open> for Error {
+///     fn from(_: Open) -> Self {
+///         Error::Open
+///     }
+/// }
+///
+/// #[retry(attempts = 1, breaker = PAYMENTS)]
+/// async fn charge() -> Result<(), Error> {
+///     Err(Error::Unavailable)
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// for _ in 0..3 {
+///     assert_eq!(charge().await, Err(Error::Unavailable));
+/// }
+/// assert_eq!(PAYMENTS.state(), BreakerState::Open);
+/// assert_eq!(charge().await, Err(Error::Open)); // the body did not run
+///
+/// tokio::time::advance(Duration::from_secs(30)).await;
+/// assert_eq!(PAYMENTS.state(), BreakerState::HalfOpen);
+/// # }
+/// ```
+///
+/// On its own, around any fallible work: take a permit, then report how the work went.
+/// A permit dropped without a verdict (a cancelled call) counts as neither and gives its
+/// probe slot back.
+///
+/// ```
+/// use std::time::Duration;
+/// use tenacious::{Breaker, Open};
+///
+/// static FEED: Breaker = Breaker::new(5, Duration::from_secs(10)).probes(2).named("feed");
+///
+/// # async fn next_batch() -> Result<Vec<u8>, std::io::Error> { Ok(vec![1]) }
+/// async fn poll_feed() -> Result<Option<Vec<u8>>, Open> {
+///     let permit = FEED.try_acquire()?;
+///     match next_batch().await {
+///         Ok(batch) => {
+///             permit.success();
+///             Ok(Some(batch))
+///         }
+///         Err(_) => {
+///             permit.failure();
+///             Ok(None)
+///         }
+///     }
+/// }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() { assert!(poll_feed().await.unwrap().is_some()); }
+/// ```
+pub struct Breaker {
+    state: AtomicU64,
+    /// When an open breaker lets probes through: nanoseconds from [`origin`].
+    reopen_at: AtomicI64,
+    failures: u32,
+    probes: u32,
+    cooldown: Duration,
+    name: &'static str,
+}
+
+const CLOSED: u64 = 0;
+const OPEN: u64 = 1;
+const HALF_OPEN: u64 = 2;
+const OPENING: u64 = 3;
+
+const PHASE_SHIFT: u32 = 32;
+const GENERATION_SHIFT: u32 = 34;
+const COUNT_MASK: u64 = 0xFFFF_FFFF;
+
+const fn phase(word: u64) -> u64 {
+    (word >> PHASE_SHIFT) & 0b11
+}
+
+const fn count(word: u64) -> u32 {
+    (word & COUNT_MASK) as u32
+}
+
+const fn generation(word: u64) -> u64 {
+    word >> GENERATION_SHIFT
+}
+
+/// `word` with a new count.
+const fn with_count(word: u64, count: u32) -> u64 {
+    (word & !COUNT_MASK) | count as u64
+}
+
+/// The first word of the next phase (the generation wraps after 2^30 changes).
+const fn next(word: u64, phase: u64, count: u32) -> u64 {
+    (generation(word).wrapping_add(1) << GENERATION_SHIFT) | (phase << PHASE_SHIFT) | count as u64
+}
+
+impl Breaker {
+    const_fn! {
+        /// Opens after `failures` consecutive failures (`0` is taken as 1) and lets one
+        /// probe through once `cooldown` has passed.
+        pub fn new(failures: u32, cooldown: Duration) -> Self {
+            Breaker {
+                state: AtomicU64::new(CLOSED << PHASE_SHIFT),
+                reopen_at: AtomicI64::new(0),
+                failures: if failures == 0 { 1 } else { failures },
+                probes: 1,
+                cooldown,
+                name: "",
+            }
+        }
+    }
+
+    const_fn! {
+        /// How many calls a half-open breaker lets through at once (1 by default, `0` is
+        /// taken as 1). The first to succeed closes it; the first to fail re-opens it.
+        pub fn probes(mut self, n: u32) -> Self {
+            self.probes = if n == 0 { 1 } else { n };
+            self
+        }
+    }
+
+    const_fn! {
+        /// A name for the `breaker` field of its tracing events.
+        pub fn named(mut self, name: &'static str) -> Self {
+            self.name = name;
+            self
+        }
+    }
+
+    /// Where the breaker stands now. An open breaker whose cooldown has passed is
+    /// reported half-open: the next call would be a probe.
+    pub fn state(&self) -> BreakerState {
+        let word = self.state.load(Ordering::Acquire);
+        match phase(word) {
+            CLOSED => BreakerState::Closed,
+            HALF_OPEN => BreakerState::HalfOpen,
+            OPEN if now() >= self.reopen_at.load(Ordering::Acquire) => BreakerState::HalfOpen,
+            _ => BreakerState::Open,
+        }
+    }
+
+    /// Lets a call through, or fails at once with [`Open`].
+    ///
+    /// Report the call's outcome on the permit; dropping it counts as neither.
+    #[inline]
+    pub fn try_acquire(&self) -> Result<BreakerPermit<'_>, Open> {
+        let word = self.state.load(Ordering::Acquire);
+        if phase(word) == CLOSED {
+            return Ok(BreakerPermit { breaker: self, word });
+        }
+        self.acquire_slow(word)
+    }
+
+    /// The phase and the count, for the loom models.
+    #[cfg(all(test, loom))]
+    pub(super) fn raw(&self) -> (BreakerState, u32) {
+        let word = self.state.load(Ordering::Acquire);
+        let phase = match phase(word) {
+            CLOSED => BreakerState::Closed,
+            HALF_OPEN => BreakerState::HalfOpen,
+            _ => BreakerState::Open,
+        };
+        (phase, count(word))
+    }
+
+    /// Ends the cooldown now, for the loom models (which cannot wait).
+    #[cfg(all(test, loom))]
+    pub(super) fn reopen_now(&self) {
+        self.reopen_at.store(i64::MIN, Ordering::Release);
+    }
+
+    /// Whether the breaker turns calls away at once (no clock read: an open breaker
+    /// whose cooldown has passed still counts).
+    pub(crate) fn is_open(&self) -> bool {
+        matches!(phase(self.state.load(Ordering::Acquire)), OPEN | OPENING)
+    }
+
+    #[cold]
+    fn acquire_slow(&self, mut word: u64) -> Result<BreakerPermit<'_>, Open> {
+        loop {
+            let wanted = match phase(word) {
+                CLOSED => return Ok(BreakerPermit { breaker: self, word }),
+                OPEN if now() >= self.reopen_at.load(Ordering::Acquire) => next(word, HALF_OPEN, 1),
+                HALF_OPEN if count(word) < self.probes => with_count(word, count(word) + 1),
+                _ => return Err(Open),
+            };
+            match self.state.compare_exchange_weak(word, wanted, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => {
+                    if phase(word) == OPEN {
+                        tracing::info!(
+                            target: "tenacious::breaker",
+                            breaker = self.name,
+                            probes = self.probes,
+                            "circuit breaker half-open: letting probes through"
+                        );
+                    }
+                    return Ok(BreakerPermit { breaker: self, word: wanted });
+                }
+                Err(actual) => word = actual,
+            }
+        }
+    }
+
+    fn succeeded(&self, admitted: u64) {
+        let mut word = self.state.load(Ordering::Acquire);
+        loop {
+            if generation(word) != generation(admitted) {
+                return;
+            }
+            let wanted = match phase(word) {
+                CLOSED if count(word) == 0 => return,
+                CLOSED => with_count(word, 0),
+                HALF_OPEN => next(word, CLOSED, 0),
+                _ => return,
+            };
+            match self.state.compare_exchange_weak(word, wanted, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => {
+                    if phase(word) == HALF_OPEN {
+                        tracing::info!(
+                            target: "tenacious::breaker",
+                            breaker = self.name,
+                            "circuit breaker closed: a probe succeeded"
+                        );
+                    }
+                    return;
+                }
+                Err(actual) => word = actual,
+            }
+        }
+    }
+
+    fn failed(&self, admitted: u64) {
+        let mut word = self.state.load(Ordering::Acquire);
+        loop {
+            if generation(word) != generation(admitted) {
+                return;
+            }
+            let wanted = match phase(word) {
+                CLOSED if count(word).saturating_add(1) < self.failures => with_count(word, count(word) + 1),
+                CLOSED | HALF_OPEN => next(word, OPENING, 0),
+                _ => return,
+            };
+            match self.state.compare_exchange_weak(word, wanted, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) if phase(wanted) == OPENING => return self.open(wanted, phase(word) == HALF_OPEN),
+                Ok(_) => return,
+                Err(actual) => word = actual,
+            }
+        }
+    }
+
+    /// Finishes opening: only the thread that moved the breaker to "opening" gets here,
+    /// and no other transition starts from "opening", so plain stores suffice.
+    fn open(&self, opening: u64, probe_failed: bool) {
+        let cooldown = i64::try_from(self.cooldown.as_nanos()).unwrap_or(i64::MAX);
+        self.reopen_at.store(now().saturating_add(cooldown), Ordering::Release);
+        self.state.store((opening & !(0b11 << PHASE_SHIFT)) | (OPEN << PHASE_SHIFT), Ordering::Release);
+        let cooldown_ms = u64::try_from(self.cooldown.as_millis()).unwrap_or(u64::MAX);
+        if probe_failed {
+            tracing::warn!(
+                target: "tenacious::breaker",
+                breaker = self.name,
+                cooldown_ms,
+                "circuit breaker re-opened: a probe failed"
+            );
+        } else {
+            tracing::warn!(
+                target: "tenacious::breaker",
+                breaker = self.name,
+                failures = self.failures,
+                cooldown_ms,
+                "circuit breaker opened"
+            );
+        }
+    }
+
+    /// A probe ended without a verdict: its slot is free again.
+    fn released(&self, admitted: u64) {
+        let mut word = self.state.load(Ordering::Acquire);
+        while generation(word) == generation(admitted) && phase(word) == HALF_OPEN {
+            let wanted = with_count(word, count(word).saturating_sub(1));
+            match self.state.compare_exchange_weak(word, wanted, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return,
+                Err(actual) => word = actual,
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Breaker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Breaker")
+            .field("name", &self.name)
+            .field("state", &self.state())
+            .field("failures", &self.failures)
+            .field("cooldown", &self.cooldown)
+            .field("probes", &self.probes)
+            .finish()
+    }
+}
+
+/// A call let through by a [`Breaker`]: report how it went with [`success`](Self::success)
+/// or [`failure`](Self::failure). Dropped without a verdict, it counts as neither, and a
+/// probe's slot is given back, so a cancelled probe never leaves the breaker stuck
+/// half-open.
+#[must_use = "report the call's outcome with `success()` or `failure()`"]
+pub struct BreakerPermit<'a> {
+    breaker: &'a Breaker,
+    /// The state word when the call was let through.
+    word: u64,
+}
+
+impl BreakerPermit<'_> {
+    /// The call succeeded: the failure count restarts; a probe closes the breaker.
+    pub fn success(self) {
+        let this = ManuallyDrop::new(self);
+        this.breaker.succeeded(this.word);
+    }
+
+    /// The call failed in a way worth retrying: it counts towards opening; a probe
+    /// re-opens the breaker.
+    pub fn failure(self) {
+        let this = ManuallyDrop::new(self);
+        this.breaker.failed(this.word);
+    }
+
+    /// Whether this call is one of a half-open breaker's probes.
+    pub fn is_probe(&self) -> bool {
+        phase(self.word) == HALF_OPEN
+    }
+}
+
+impl<'a> BreakerPermit<'a> {
+    pub(crate) fn breaker(&self) -> &'a Breaker {
+        self.breaker
+    }
+}
+
+impl Drop for BreakerPermit<'_> {
+    fn drop(&mut self) {
+        if self.is_probe() {
+            self.breaker.released(self.word);
+        }
+    }
+}
+
+impl fmt::Debug for BreakerPermit<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BreakerPermit").field("probe", &self.is_probe()).finish_non_exhaustive()
+    }
+}
+
+/// Now, in nanoseconds from a process-wide origin on tokio's clock; signed, because a
+/// paused test clock may stand before the origin another test's clock set.
+fn now() -> i64 {
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    let now = clock::now();
+    let origin = *ORIGIN.get_or_init(|| now);
+    match now.checked_duration_since(origin) {
+        Some(after) => i64::try_from(after.as_nanos()).unwrap_or(i64::MAX),
+        None => i64::try_from(origin.saturating_duration_since(now).as_nanos()).map_or(i64::MIN, |before| -before),
+    }
+}
