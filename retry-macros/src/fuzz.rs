@@ -12,6 +12,7 @@ use proptest::prelude::*;
 use crate::{attr, expand};
 
 /// Words the parser reacts to, and some it must reject.
+#[rustfmt::skip]
 const WORDS: &[&str] = &[
     "attempts", "backoff", "min", "base", "max", "factor", "step", "jitter", "deadline", "timeout", "on", "unless",
     "when", "if_ok", "retry_after", "log", "notify", "throttle", "breaker", "budget", "crate", "attempt", "retries",
