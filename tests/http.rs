@@ -136,6 +136,30 @@ async fn the_last_timeout_is_the_callers_error() {
     server.verify().await;
 }
 
+static FLAKY: tenacious::Breaker = tenacious::Breaker::new(2, Duration::from_secs(30));
+
+#[retry(attempts = 2, min = "1ms", log = "off", when = Failure::is_transient, breaker = FLAKY)]
+async fn guarded(client: &reqwest::Client, url: &str) -> Result<String, Failure> {
+    let response = http::error_for_status(client.post(url).send().await?).await?;
+    Ok(response.text().await?)
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_open_breaker_is_a_failure_too() {
+    let server = MockServer::start().await;
+    mount(&server, ResponseTemplate::new(503), 2).await;
+    let url = format!("{}/v1/chat/completions", server.uri());
+
+    let err = guarded(&client(), &url).await.unwrap_err();
+    assert_eq!(err.status(), Some(reqwest::StatusCode::SERVICE_UNAVAILABLE));
+    // Two failures in a row opened it: the next call is not made.
+    let err = guarded(&client(), &url).await.unwrap_err();
+    assert!(err.is_open() && !err.is_transient() && err.status().is_none());
+    assert_eq!(err.to_string(), "circuit breaker is open");
+    assert!(std::error::Error::source(&err).is_some_and(|s| s.is::<tenacious::Open>()));
+    server.verify().await;
+}
+
 /// A port on which nothing listens.
 async fn closed_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

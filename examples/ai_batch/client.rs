@@ -10,14 +10,25 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::json;
 use tenacious::http::{self, Failure};
-use tenacious::{retry, Attempt, Elapsed};
+use tenacious::{retry, Attempt, Breaker, Elapsed, Open, Throttle};
 use tokio::time::Instant;
+
+/// The local server's pace, scaled like everything else: 12 requests a second, every
+/// attempt of every call included.
+pub static LOCAL_LIMIT: Throttle = Throttle::per_second(12).burst(4);
+/// Five failed attempts in a row (any call) open it; a probe goes through after a second.
+pub static LOCAL_BREAKER: Breaker = Breaker::new(5, Duration::from_secs(1));
+/// A real API: set this to your rate-limit tier.
+pub static REMOTE_LIMIT: Throttle = Throttle::per_minute(300).burst(10);
+pub static REMOTE_BREAKER: Breaker = Breaker::new(5, Duration::from_secs(30));
 
 /// Why a call failed.
 #[derive(Debug)]
 pub enum ApiError {
     /// The HTTP exchange failed: an error status, the transport, or `timeout`.
     Http(Failure),
+    /// The breaker is open: the call was not made.
+    Open(Open),
     /// A 200 without a completion in it.
     Empty,
 }
@@ -28,7 +39,7 @@ impl ApiError {
     pub fn is_transient(&self) -> bool {
         match self {
             ApiError::Http(failure) => failure.is_transient(),
-            ApiError::Empty => false,
+            ApiError::Open(_) | ApiError::Empty => false,
         }
     }
 
@@ -36,7 +47,7 @@ impl ApiError {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             ApiError::Http(failure) => failure.retry_after(),
-            ApiError::Empty => None,
+            ApiError::Open(_) | ApiError::Empty => None,
         }
     }
 
@@ -48,6 +59,7 @@ impl ApiError {
                 Some(s) => format!("{} {}", s.as_u16(), s.canonical_reason().unwrap_or("").to_lowercase()),
                 None => "connection failed".into(),
             },
+            ApiError::Open(_) => "breaker open".into(),
             ApiError::Empty => "empty completion".into(),
         }
     }
@@ -57,6 +69,7 @@ impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ApiError::Http(failure) => failure.fmt(f),
+            ApiError::Open(open) => open.fmt(f),
             ApiError::Empty => f.write_str("the response held no completion"),
         }
     }
@@ -66,6 +79,7 @@ impl std::error::Error for ApiError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             ApiError::Http(failure) => Some(failure),
+            ApiError::Open(open) => Some(open),
             ApiError::Empty => None,
         }
     }
@@ -80,6 +94,12 @@ impl From<Failure> for ApiError {
 impl From<reqwest::Error> for ApiError {
     fn from(e: reqwest::Error) -> Self {
         ApiError::Http(e.without_url().into())
+    }
+}
+
+impl From<Open> for ApiError {
+    fn from(open: Open) -> Self {
+        ApiError::Open(open)
     }
 }
 
@@ -104,6 +124,8 @@ pub struct Stats {
     pub retries: Mutex<BTreeMap<String, u32>>,
     pub throttle_waits: AtomicU32,
     pub throttled_for: Mutex<Duration>,
+    /// Calls the breaker turned away, or cut short by opening, and sent again.
+    pub requeued: AtomicU32,
 }
 
 impl Stats {
@@ -147,6 +169,7 @@ pub struct Api {
     client: reqwest::Client,
     url: String,
     model: String,
+    remote: bool,
     pub stats: Stats,
 }
 
@@ -167,7 +190,7 @@ struct ChoiceMessage {
 
 impl Api {
     /// `base` is the API root, e.g. `https://api.openai.com/v1`.
-    pub fn new(base: &str, model: &str) -> Self {
+    pub fn new(base: &str, model: &str, remote: bool) -> Self {
         let base = base.trim_end_matches('/');
         let url =
             if base.ends_with("/chat/completions") { base.to_owned() } else { format!("{base}/chat/completions") };
@@ -176,16 +199,45 @@ impl Api {
             .connect_timeout(Duration::from_secs(10))
             .build()
             .expect("a client without TLS configuration cannot fail to build");
-        Api { client, url, model: model.to_owned(), stats: Stats::default() }
+        Api { client, url, model: model.to_owned(), remote, stats: Stats::default() }
+    }
+
+    /// Completes one prompt with the target's policy.
+    pub async fn complete(&self, prompt: &Prompt) -> Result<String, ApiError> {
+        let trace = Trace::new();
+        if self.remote {
+            self.complete_remote(prompt, &trace).await
+        } else {
+            self.complete_local(prompt, &trace).await
+        }
+    }
+
+    /// How often a call turned away by the breaker looks again.
+    pub fn requeue_pause(&self) -> Duration {
+        if self.remote {
+            Duration::from_secs(1)
+        } else {
+            Duration::from_millis(100)
+        }
+    }
+
+    /// The breaker the target's policy names.
+    pub fn breaker(&self) -> &'static Breaker {
+        if self.remote {
+            &REMOTE_BREAKER
+        } else {
+            &LOCAL_BREAKER
+        }
     }
 
     /// Against the local server: its times are scaled ~10x down, and so are these.
     #[retry(
         attempts = 6, backoff = "exp", min = "100ms", max = "2s", timeout = "1s",
         when = ApiError::is_transient, retry_after = ApiError::retry_after,
+        throttle = LOCAL_LIMIT, breaker = LOCAL_BREAKER,
         notify = |a: &Attempt<'_, ApiError>| trace.retrying(&self.stats, a),
     )]
-    pub async fn complete_local(&self, prompt: &Prompt, trace: &Trace) -> Result<String, ApiError> {
+    async fn complete_local(&self, prompt: &Prompt, trace: &Trace) -> Result<String, ApiError> {
         self.send(prompt, trace).await
     }
 
@@ -194,9 +246,10 @@ impl Api {
     #[retry(
         attempts = 6, backoff = "exp", min = "1s", max = "30s", timeout = "60s",
         when = ApiError::is_transient, retry_after = ApiError::retry_after,
+        throttle = REMOTE_LIMIT, breaker = REMOTE_BREAKER,
         notify = |a: &Attempt<'_, ApiError>| trace.retrying(&self.stats, a),
     )]
-    pub async fn complete_remote(&self, prompt: &Prompt, trace: &Trace) -> Result<String, ApiError> {
+    async fn complete_remote(&self, prompt: &Prompt, trace: &Trace) -> Result<String, ApiError> {
         self.send(prompt, trace).await
     }
 

@@ -30,11 +30,15 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
+use tenacious::BreakerState;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use client::{Api, Prompt, Trace};
+use client::{Api, ApiError, Prompt};
 use report::{Outcome, Report};
+
+/// How many times one prompt is sent again after the breaker turned it away.
+const MAX_REQUEUES: u32 = 100;
 
 const USAGE: &str =
     "usage: ai_batch [--endpoint URL] [--key-env VAR] [--model NAME] [--prompts N] [--concurrency N] [--seed S]";
@@ -115,6 +119,34 @@ fn prompts(n: usize, key: &str, revoked: Option<&str>, rng: &mut StdRng) -> Vec<
         .collect()
 }
 
+/// Completes one prompt; a call the breaker turned away, or cut short by opening, waits
+/// for the breaker to let calls through again and goes again (a batch should not lose work
+/// to an outage that a breaker saw coming).
+async fn complete(api: &Api, prompt: &Prompt) -> Result<String, ApiError> {
+    let breaker = api.breaker();
+    let mut requeues = 0;
+    loop {
+        let result = api.complete(prompt).await;
+        let turned_away = match &result {
+            Err(ApiError::Open(_)) => true,
+            Err(e) => e.is_transient() && breaker.state() != BreakerState::Closed,
+            Ok(_) => false,
+        };
+        if !turned_away || requeues == MAX_REQUEUES {
+            return result;
+        }
+        requeues += 1;
+        api.stats.requeued.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        // Half-open lets only a probe through: pause even then, so the others do not spin.
+        loop {
+            tokio::time::sleep(api.requeue_pause()).await;
+            if breaker.state() != BreakerState::Open {
+                break;
+            }
+        }
+    }
+}
+
 fn progress_bar(len: usize) -> ProgressBar {
     let target =
         if std::io::stderr().is_terminal() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
@@ -148,7 +180,7 @@ async fn main() -> ExitCode {
                 eprintln!("error: `--endpoint` needs an API key in `${}`", options.key_env);
                 return ExitCode::from(2);
             };
-            (Api::new(endpoint, &options.model), prompts(options.prompts, &key, None, &mut rng), None)
+            (Api::new(endpoint, &options.model, true), prompts(options.prompts, &key, None, &mut rng), None)
         }
         None => {
             let server = match server::start(options.seed).await {
@@ -159,10 +191,9 @@ async fn main() -> ExitCode {
                 }
             };
             let prompts = prompts(options.prompts, server::GOOD_KEY, Some(server::REVOKED_KEY), &mut rng);
-            (Api::new(&server.url, &options.model), prompts, Some(server))
+            (Api::new(&server.url, &options.model, false), prompts, Some(server))
         }
     };
-    let remote = options.endpoint.is_some();
     let target = options.endpoint.clone().unwrap_or_else(|| "the local flaky server".into());
     println!(
         "ai_batch: {} prompts to {target} ({}), {} at a time, seed {}",
@@ -181,17 +212,26 @@ async fn main() -> ExitCode {
         let (api, permits, bar, prompt) = (Arc::clone(&api), Arc::clone(&permits), bar.clone(), prompt.clone());
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await.expect("the semaphore is never closed");
-            let trace = Trace::new();
-            let result = if remote {
-                api.complete_remote(&prompt, &trace).await
-            } else {
-                api.complete_local(&prompt, &trace).await
-            };
+            let result = complete(&api, &prompt).await;
             bar.inc(1);
-            bar.set_message(format!("retries {}", api.stats.retries()));
             (prompt.id, result)
         });
     }
+    // The counters and the breaker, between completions too (an outage stalls them).
+    let ticker = {
+        let (api, bar) = (Arc::clone(&api), bar.clone());
+        tokio::spawn(async move {
+            loop {
+                let breaker = match api.breaker().state() {
+                    BreakerState::Closed => "",
+                    BreakerState::Open => " · breaker open",
+                    BreakerState::HalfOpen => " · breaker half-open",
+                };
+                bar.set_message(format!("retries {}{breaker}", api.stats.retries()));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
 
     let mut outcomes: Vec<Option<Outcome>> = (0..prompts.len()).map(|_| None).collect();
     while let Some(joined) = tasks.join_next().await {
@@ -202,6 +242,7 @@ async fn main() -> ExitCode {
             Err(e) => Outcome::Failed(e.cause()),
         });
     }
+    ticker.abort();
     bar.finish_and_clear();
 
     let report = Report::new(&prompts, &outcomes, &api.stats, server.as_ref().map(|s| &*s.served), started.elapsed());

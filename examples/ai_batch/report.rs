@@ -26,6 +26,7 @@ pub struct Report {
     retries: BTreeMap<String, u32>,
     throttle_waits: u32,
     throttled_for: Duration,
+    requeued: u32,
     wall: Duration,
 }
 
@@ -52,6 +53,7 @@ impl Report {
             retries: stats.retries.lock().unwrap().clone(),
             throttle_waits: stats.throttle_waits.load(Ordering::SeqCst),
             throttled_for: *stats.throttled_for.lock().unwrap(),
+            requeued: stats.requeued.load(Ordering::SeqCst),
             wall,
         };
         for (prompt, outcome) in prompts.iter().zip(outcomes) {
@@ -99,8 +101,12 @@ impl fmt::Display for Report {
             f,
             "throttle waits",
             &self.throttle_waits,
-            format!("attempts held for a permit, {:.1} s in all", self.throttled_for.as_secs_f64()),
+            match self.throttled_for.checked_div(self.throttle_waits) {
+                Some(mean) => format!("attempts held for a permit, {:.2} s on average", mean.as_secs_f64()),
+                None => String::new(),
+            },
         )?;
+        row(f, "requeued", &self.requeued, "calls the open breaker turned away or cut short".into())?;
         row(f, "wall time", &format!("{:.1} s", self.wall.as_secs_f64()), String::new())?;
         if let Some((prompt, answer)) = &self.sample {
             writeln!(f, "\n  e.g. {prompt:?} -> {answer:?}")?;

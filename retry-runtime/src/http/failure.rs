@@ -6,19 +6,20 @@ use std::time::Duration;
 
 use ::http::{HeaderMap, StatusCode};
 
-use crate::error::Elapsed;
+use crate::error::{Elapsed, Open};
 
 /// The most of an error response's body kept for [`Failure::body`]: enough for an API's
 /// error message, bounded so a misbehaving server cannot make the client buffer much.
 const MAX_BODY: usize = 4096;
 
 /// Why a reqwest call failed: the transport (connect, timeout, a broken body …), an
-/// error status (with the response's headers and the start of its body), or an attempt
-/// cut by `timeout`.
+/// error status (with the response's headers and the start of its body), an attempt cut
+/// by `timeout`, or a call an open breaker turned away.
 ///
-/// `?` converts a `reqwest::Error`, and `timeout = "…"` a [`tenacious::Elapsed`](Elapsed),
-/// so a client method can return `Result<T, Failure>` and name [`Failure::is_transient`]
-/// and [`Failure::retry_after`] in its attribute:
+/// `?` converts a `reqwest::Error`, `timeout = "…"` a [`tenacious::Elapsed`](Elapsed) and
+/// `breaker = …` a [`tenacious::Open`](Open), so a client method can return
+/// `Result<T, Failure>` and name [`Failure::is_transient`] and [`Failure::retry_after`] in
+/// its attribute:
 ///
 /// ```no_run
 /// use tenacious::{http::{self, Failure}, retry};
@@ -40,6 +41,7 @@ enum Repr {
     Transport(reqwest::Error),
     Status { status: StatusCode, headers: Box<HeaderMap>, body: String },
     Elapsed(Elapsed),
+    Open(Open),
 }
 
 impl Failure {
@@ -48,7 +50,7 @@ impl Failure {
         match &self.repr {
             Repr::Status { status, .. } => Some(*status),
             Repr::Transport(e) => e.status(),
-            Repr::Elapsed(_) => None,
+            Repr::Elapsed(_) | Repr::Open(_) => None,
         }
     }
 
@@ -75,18 +77,25 @@ impl Failure {
         match &self.repr {
             Repr::Transport(e) => e.is_timeout(),
             Repr::Elapsed(_) => true,
-            Repr::Status { .. } => false,
+            Repr::Status { .. } | Repr::Open(_) => false,
         }
+    }
+
+    /// Whether an open breaker turned the call away before it was made.
+    pub fn is_open(&self) -> bool {
+        matches!(self.repr, Repr::Open(_))
     }
 
     /// Whether the call is worth retrying: a status by [`should_retry`](super::should_retry)
     /// (so `x-should-retry` has the last word), a transport error by
-    /// [`is_transient_error`], and always after a timeout. For `when = Failure::is_transient`.
+    /// [`is_transient_error`], always after a timeout, never when the breaker was open.
+    /// For `when = Failure::is_transient`.
     pub fn is_transient(&self) -> bool {
         match &self.repr {
             Repr::Status { status, headers, .. } => super::should_retry(*status, headers),
             Repr::Transport(e) => is_transient_error(e),
             Repr::Elapsed(_) => true,
+            Repr::Open(_) => false,
         }
     }
 
@@ -103,6 +112,7 @@ impl fmt::Display for Failure {
             Repr::Transport(e) => write!(f, "request failed: {e}"),
             Repr::Status { status, .. } => write!(f, "server answered {status}"),
             Repr::Elapsed(e) => e.fmt(f),
+            Repr::Open(e) => e.fmt(f),
         }
     }
 }
@@ -112,6 +122,7 @@ impl Error for Failure {
         match &self.repr {
             Repr::Transport(e) => Some(e),
             Repr::Elapsed(e) => Some(e),
+            Repr::Open(e) => Some(e),
             Repr::Status { .. } => None,
         }
     }
@@ -126,6 +137,12 @@ impl From<reqwest::Error> for Failure {
 impl From<Elapsed> for Failure {
     fn from(e: Elapsed) -> Self {
         Failure { repr: Repr::Elapsed(e) }
+    }
+}
+
+impl From<Open> for Failure {
+    fn from(e: Open) -> Self {
+        Failure { repr: Repr::Open(e) }
     }
 }
 
