@@ -1,8 +1,11 @@
-//! The retry-storm simulator's core (`examples/storm/sim.rs`) at a small size: the model
-//! holds its invariants and jitter pays off as Brooker's blog reports.
+//! The retry-storm simulator's core (`examples/storm/sim.rs`, `outage.rs`) at a small size:
+//! the model holds its invariants, jitter pays off as Brooker's blog reports, and a budget
+//! caps an outage's load.
 //!
 //! `cargo test --test storm`
 
+#[path = "../examples/storm/outage.rs"]
+mod outage;
 #[path = "../examples/storm/sim.rs"]
 mod sim;
 
@@ -80,4 +83,27 @@ fn policies_match_the_blog_formulas() {
     assert_eq!(highest(&decorrelated, 2, ms(15)), ms(45));
     assert_eq!(lowest(&decorrelated, 2, ms(15)), BASE);
     assert_eq!(highest(&decorrelated, 9, ms(1500)), CAP);
+}
+
+#[test]
+fn a_budget_keeps_a_total_outage_near_one_call_per_operation() {
+    let load = outage::Load { clients: 20, operations: 5, think: Duration::from_millis(100), failure_rate: 1.0 };
+    let without = outage::total(false, load, 3, sim::SEED);
+    assert_eq!(without.first_attempts, 300);
+    assert_eq!(without.calls, 5 * 300, "attempts = 5 multiplies an outage's load by 5");
+    let with = outage::total(true, load, 3, sim::SEED);
+    assert_eq!(with.first_attempts, 300);
+    // Budget::new(10, 0.1): retries start while more than 5 tokens are left, and an outage
+    // gives none back, so each run has room for exactly 4 retries.
+    assert_eq!(with.calls, 300 + 3 * 4);
+}
+
+#[test]
+fn a_budget_leaves_rare_failures_their_retries() {
+    let load = outage::Load { clients: 20, operations: 20, think: Duration::from_millis(100), failure_rate: 0.02 };
+    let with = outage::total(true, load, 3, sim::SEED);
+    let without = outage::total(false, load, 3, sim::SEED);
+    assert!(with.amplification() > 1.0, "{with:?}");
+    assert!(with.refused * 10 <= with.calls - with.first_attempts, "the budget refused most retries: {with:?}");
+    assert!((with.amplification() - without.amplification()).abs() < 0.01, "{with:?} vs {without:?}");
 }

@@ -7,39 +7,62 @@
 //! each algorithm, the mean number of write calls and the mean time until the last client
 //! succeeds. See docs/BENCHMARKS.md for the figures and how each algorithm maps onto `Policy`.
 //!
+//! A second scenario, `--scenario outage`, has 100 callers retry with
+//! `#[retry(attempts = 5)]`'s policy against a service that fails every call (and, for
+//! contrast, 5% of calls), with and without a shared `tenacious::Budget`, and prints the
+//! load amplification: calls the service received per first attempt.
+//!
 //! ```text
 //! cargo run --release --example storm > storm.csv                       # the full grid
 //! cargo run --release --example storm -- --plot docs/storm.svg > storm.csv
+//! cargo run --release --example storm -- --scenario outage
 //! cargo run --example storm -- --quick                                  # smoke size for CI
 //! ```
 //!
-//! Options: `--plot FILE` (SVG chart), `--quick` (N up to 50, 10 runs), `--max-clients N`,
-//! `--runs R`, `--seed S`.
+//! Options: `--scenario storm|outage`, `--plot FILE` (SVG chart of the storm), `--quick`
+//! (N up to 50 and 10 runs), `--max-clients N`, `--runs R`, `--seed S`.
 
+mod outage;
 mod plot;
 mod sim;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use sim::{Algorithm, Point};
 
 /// What the command line asked for.
 struct Options {
+    scenario: Scenario,
     plot: Option<PathBuf>,
     max_clients: usize,
     runs: u32,
     seed: u64,
 }
 
-const USAGE: &str = "usage: storm [--quick] [--max-clients N] [--runs R] [--seed S] [--plot FILE]";
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scenario {
+    Storm,
+    Outage,
+}
+
+const USAGE: &str =
+    "usage: storm [--scenario storm|outage] [--quick] [--max-clients N] [--runs R] [--seed S] [--plot FILE]";
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
-    let mut options = Options { plot: None, max_clients: 190, runs: 100, seed: sim::SEED };
+    let mut options = Options { scenario: Scenario::Storm, plot: None, max_clients: 190, runs: 100, seed: sim::SEED };
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
         match arg.as_str() {
+            "--scenario" => {
+                options.scenario = match value("--scenario")?.as_str() {
+                    "storm" => Scenario::Storm,
+                    "outage" => Scenario::Outage,
+                    other => return Err(format!("unknown scenario `{other}`")),
+                }
+            }
             "--quick" => (options.max_clients, options.runs) = (50, 10),
             "--max-clients" => options.max_clients = number(&value("--max-clients")?)?,
             "--runs" => options.runs = number(&value("--runs")?)?,
@@ -51,6 +74,9 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
     }
     if options.max_clients < 10 || options.runs == 0 {
         return Err("--max-clients must be at least 10 and --runs at least 1".into());
+    }
+    if options.scenario == Scenario::Outage && options.plot.is_some() {
+        return Err("--plot charts the storm scenario only".into());
     }
     Ok(options)
 }
@@ -70,7 +96,15 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let points = storm(&options);
+    match options.scenario {
+        Scenario::Storm => storm_report(&options),
+        Scenario::Outage => outage_report(&options),
+    }
+}
+
+/// The storm grid as CSV, and the chart if asked for.
+fn storm_report(options: &Options) -> ExitCode {
+    let points = storm(options);
     println!("clients,algorithm,calls,time_ms");
     for p in &points {
         println!("{},{},{:.1},{:.1}", p.clients, p.algorithm.name(), p.calls, p.time_ms);
@@ -84,6 +118,20 @@ fn main() -> ExitCode {
     if points.iter().any(|p| !p.all_finished) {
         eprintln!("storm: some client never finished its update");
         return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+/// Outage and brownout, without and with a budget, as CSV.
+fn outage_report(options: &Options) -> ExitCode {
+    println!("failure_rate,budget,first_attempts,calls,refused,amplification");
+    for failure_rate in [1.0, 0.05] {
+        let load = outage::Load { clients: 100, operations: 10, think: Duration::from_millis(100), failure_rate };
+        for with_budget in [false, true] {
+            let o = outage::total(with_budget, load, options.runs, options.seed);
+            let budget = if with_budget { "grpc(10,0.1)" } else { "none" };
+            println!("{failure_rate},{budget},{},{},{},{:.3}", o.first_attempts, o.calls, o.refused, o.amplification());
+        }
     }
     ExitCode::SUCCESS
 }
