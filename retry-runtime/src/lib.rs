@@ -21,6 +21,8 @@ mod attempt;
 mod backoff;
 mod classify;
 mod clock;
+#[cfg(feature = "redis")]
+pub mod distributed;
 mod error;
 mod guard;
 #[cfg(feature = "http")]
