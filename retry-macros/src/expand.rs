@@ -13,6 +13,7 @@ use crate::ast::{Body, RetryFn};
 use crate::attr::{self, Args, Value};
 use crate::errors::Errors;
 use crate::guards::{self, Locals};
+use crate::tokens::{first_span, local, respan};
 use crate::valid;
 
 /// Input: the attribute's arguments and the item under it.
@@ -62,10 +63,6 @@ fn not_a_function(item: TokenStream, error: syn::Error) -> TokenStream {
         ),
     }
     with_error(item, errors.finish().err().unwrap_or(error))
-}
-
-fn local(name: &str) -> Ident {
-    Ident::new(name, Span::mixed_site())
 }
 
 /// The pieces of the generated body that depend on the keys.
@@ -448,28 +445,4 @@ impl VisitMut for EraseImplTrait {
             syn::visit_mut::visit_type_mut(self, ty);
         }
     }
-}
-
-/// `tokens` with every span set to `span`, so that an error about them (a missing trait,
-/// a wrong type) points at the user's token instead of the attribute.
-fn respan(tokens: TokenStream, span: Span) -> TokenStream {
-    tokens
-        .into_iter()
-        .map(|mut tree| {
-            if let proc_macro2::TokenTree::Group(group) = &tree {
-                let mut inner = Group::new(group.delimiter(), respan(group.stream(), span));
-                inner.set_span(span);
-                tree = proc_macro2::TokenTree::Group(inner);
-            } else {
-                tree.set_span(span);
-            }
-            tree
-        })
-        .collect()
-}
-
-/// The span of the first token of `node`: where rustc should point when `node` as a whole
-/// is at fault (a multi-token span cannot be joined on stable).
-fn first_span(node: &impl ToTokens) -> Span {
-    node.to_token_stream().into_iter().next().map_or_else(Span::call_site, |token| token.span())
 }

@@ -12,6 +12,7 @@ mod expand;
 #[cfg(test)]
 mod fuzz;
 mod guards;
+mod tokens;
 mod valid;
 
 /// Turns a fallible function into a retry loop.

@@ -1,0 +1,33 @@
+//! Small token helpers shared by the code generators.
+
+use proc_macro2::{Group, Ident, Span, TokenStream, TokenTree};
+use quote::ToTokens;
+
+/// A generated local that can neither see nor shadow the user's names.
+pub(crate) fn local(name: &str) -> Ident {
+    Ident::new(name, Span::mixed_site())
+}
+
+/// `tokens` with every span set to `span`, so that an error about them (a missing trait,
+/// a wrong type) points at the user's token instead of the attribute.
+pub(crate) fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let TokenTree::Group(group) = &tree {
+                let mut inner = Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                tree = TokenTree::Group(inner);
+            } else {
+                tree.set_span(span);
+            }
+            tree
+        })
+        .collect()
+}
+
+/// The span of the first token of `node`: where rustc should point when `node` as a whole
+/// is at fault (a multi-token span cannot be joined on stable).
+pub(crate) fn first_span(node: &impl ToTokens) -> Span {
+    node.to_token_stream().into_iter().next().map_or_else(Span::call_site, |token| token.span())
+}
