@@ -675,3 +675,34 @@ async fn all_three_on_one_function_and_the_future_is_send() {
     assert_eq!(RUNS.load(Ordering::Relaxed), 3);
     assert_eq!(BUDGET.tokens(), 97.0);
 }
+
+// Generated code names everything by absolute path, and through `crate = …` when given.
+#[no_implicit_prelude]
+mod absolute_paths {
+    pub(super) static LIMIT: ::tenacious::Throttle = ::tenacious::Throttle::per_second(10);
+    pub(super) static BREAKER: ::tenacious::Breaker =
+        ::tenacious::Breaker::new(3, ::core::time::Duration::from_secs(10));
+    pub(super) static BUDGET: ::tenacious::Budget = ::tenacious::Budget::new(10, 0.1);
+
+    #[::tenacious::retry(attempts = 2, backoff = "none", throttle = LIMIT, breaker = BREAKER, budget = BUDGET)]
+    pub(super) async fn call() -> ::core::result::Result<(), super::ApiError> {
+        ::core::result::Result::Err(super::ApiError::Unavailable)
+    }
+
+    #[::tenacious::retry(attempts = 2, backoff = "none", breaker = BREAKER, crate = "super::facade::renamed")]
+    pub(super) fn blocking() -> ::core::result::Result<(), super::ApiError> {
+        ::core::result::Result::Ok(())
+    }
+}
+
+mod facade {
+    pub use tenacious as renamed;
+}
+
+#[tokio::test(start_paused = true)]
+async fn guards_through_absolute_paths_and_a_renamed_crate() {
+    assert_eq!(absolute_paths::call().await, Err(Unavailable));
+    assert_eq!(absolute_paths::BUDGET.tokens(), 8.0);
+    assert_eq!(absolute_paths::blocking(), Ok(()));
+    assert_eq!(absolute_paths::BREAKER.state(), BreakerState::Closed);
+}

@@ -3,11 +3,11 @@
 //! Before each attempt the breaker lets it through (or the call ends with `E::from(Open)`),
 //! then the throttle gives it a permit; after it is classified, the breaker and the budget
 //! hear how it went and may forbid the retry. Each guard is passed by reference to a
-//! runtime function bounded by `AsGuard<Guard>`, spanned at the user's path, so a path to
-//! the wrong thing is reported there.
+//! runtime function bounded by `AsGuard<Guard>`: the call is spanned at the key and the
+//! reference at the user's path, so a path to the wrong thing is reported at the path.
 
 use proc_macro2::{Ident, Span, TokenStream, TokenTree};
-use quote::{quote, ToTokens};
+use quote::{quote, quote_spanned, ToTokens};
 
 use crate::attr::{self, Args};
 
@@ -37,41 +37,56 @@ pub(crate) struct GuardCode {
 pub(crate) fn guards(args: &Args, locals: &Locals<'_>) -> GuardCode {
     let Locals { rt, result, retry, ret, is_async } = *locals;
     let mut before = TokenStream::new();
+    // Whether the attempt returned `Ok`, read exactly as the loop reads the outcome and at
+    // the same span, so that a return type that is not a `Result` is reported once.
+    let ret_span = first_span(ret);
+    let output = respan(quote!(#rt::RetryOutput), ret_span);
+    let ret_at_ret = respan(ret.to_token_stream(), ret_span);
+    let result_at_ret = Ident::new(&result.to_string(), result.span().located_at(ret_span));
+    let is_ok = quote_spanned!(ret_span=> <#ret_at_ret as #output>::as_result(&#result_at_ret).is_ok());
     // Each guard's verdict in its own local, so that every guard hears of every attempt.
     let mut verdicts = Vec::new();
 
-    if let Some(path) = args.expr(attr::BREAKER) {
+    if let Some(Guard { key, arg }) = guard(args, attr::BREAKER) {
         let permit = local("__breaker_permit");
-        let at_path = first_span(path);
-        let admit = respan(quote!(#rt::breaker), at_path);
-        let at_key = args.get(attr::BREAKER).map_or(at_path, attr::arg_span);
-        let open = respan(quote!(#rt::open::<#ret>), at_key);
         let turned_away = local("__open");
+        let admit = respan(quote!(#rt::breaker), key);
+        // Every token of each call at one span, parentheses included: rustc reports an
+        // unmet bound of an inferred call at the span of the whole call. `open` asks for
+        // `From<Open>` at the key; `turned_away` names the return type at the return type,
+        // as the loop's outcome does, so that one that is not a `Result` is reported once.
+        let open = respan(quote!(#rt::open), key);
+        let error = local("__open_error");
+        let open_error = quote_spanned!(key=> #open(#turned_away));
+        let result_fn = respan(quote!(#rt::turned_away::<#ret_at_ret, _>), ret_span);
+        let turned_away_result = quote_spanned!(ret_span=> #result_fn(#error));
         before.extend(quote! {
-            let #permit = match #admit(&#path) {
+            let #permit = match #admit(#arg) {
                 ::core::result::Result::Ok(#permit) => #permit,
-                ::core::result::Result::Err(#turned_away) => return #open(#turned_away),
+                ::core::result::Result::Err(#turned_away) => {
+                    let #error = #open_error;
+                    return #turned_away_result;
+                }
             };
         });
         let verdict = local("__breaker_verdict");
-        verdicts.push((verdict, quote!(#rt::breaker_record(#permit, &#result, #retry))));
+        verdicts.push((verdict, quote!(#rt::breaker_record(#permit, #is_ok, #retry))));
     }
 
-    if let Some(path) = args.expr(attr::THROTTLE) {
-        let at_path = first_span(path);
+    if let Some(Guard { key, arg }) = guard(args, attr::THROTTLE) {
+        let throttle = respan(quote!(#rt::throttle), key);
+        // The bound is on `throttle` alone, whose result names no generic: one error.
         if is_async {
-            let acquire = respan(quote!(#rt::throttle), at_path);
-            before.extend(quote!(#acquire(&#path).await;));
+            before.extend(quote!(#throttle(#arg).acquire().await;));
         } else {
-            let acquire = respan(quote!(#rt::throttle_blocking), at_path);
-            before.extend(quote!(#acquire(&#path);));
+            before.extend(quote!(#throttle(#arg).acquire_blocking();));
         }
     }
 
-    if let Some(path) = args.expr(attr::BUDGET) {
-        let record = respan(quote!(#rt::budget_record), first_span(path));
+    if let Some(Guard { key, arg }) = guard(args, attr::BUDGET) {
+        let record = respan(quote!(#rt::budget_record), key);
         let verdict = local("__budget_verdict");
-        verdicts.push((verdict, quote!(#record(&#path, &#result, #retry))));
+        verdicts.push((verdict, quote!(#record(#arg, #is_ok, #retry))));
     }
 
     let after = (!verdicts.is_empty()).then(|| {
@@ -83,6 +98,22 @@ pub(crate) fn guards(args: &Args, locals: &Locals<'_>) -> GuardCode {
         })
     });
     GuardCode { before, after }
+}
+
+/// A guard key's value, ready to pass to the runtime.
+struct Guard {
+    /// The key's span: a call the runtime's bound rejects is labelled there.
+    key: Span,
+    /// `&path`, the `&` at the path too, so that a guard of the wrong type is reported at
+    /// the user's path.
+    arg: TokenStream,
+}
+
+fn guard(args: &Args, name: &str) -> Option<Guard> {
+    let path = args.expr(name)?;
+    let key = args.get(name).map_or_else(|| first_span(path), |arg| arg.ident.span());
+    let borrow = respan(quote!(&), first_span(path));
+    Some(Guard { key, arg: quote!(#borrow #path) })
 }
 
 fn local(name: &str) -> Ident {

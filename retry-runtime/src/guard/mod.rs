@@ -30,18 +30,26 @@ pub trait AsGuard<G> {
     fn as_guard(&self) -> &G;
 }
 
-macro_rules! as_itself {
-    ($($guard:ty),*) => {$(
-        impl AsGuard<$guard> for $guard {
-            #[inline]
-            fn as_guard(&self) -> &$guard {
-                self
-            }
-        }
-    )*};
+impl AsGuard<Throttle> for Throttle {
+    #[inline]
+    fn as_guard(&self) -> &Throttle {
+        self
+    }
 }
 
-as_itself!(Throttle, Breaker, Budget);
+impl AsGuard<Breaker> for Breaker {
+    #[inline]
+    fn as_guard(&self) -> &Breaker {
+        self
+    }
+}
+
+impl AsGuard<Budget> for Budget {
+    #[inline]
+    fn as_guard(&self) -> &Budget {
+        self
+    }
+}
 
 impl<G, F: FnOnce() -> G> AsGuard<G> for LazyLock<G, F> {
     fn as_guard(&self) -> &G {

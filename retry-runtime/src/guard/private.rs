@@ -1,20 +1,14 @@
 //! What `#[retry]` generates for the `throttle`, `breaker` and `budget` keys, re-exported
 //! from `__private`. Not public API.
 
-use std::future::Future;
-
 use super::{AsGuard, Breaker, BreakerPermit, Budget, Throttle, Verdict};
 use crate::__private::RetryOutput;
 use crate::error::Open;
 
-/// `throttle = …` on an `async fn`: waits for a permit before each attempt.
-pub fn throttle<G: AsGuard<Throttle> + ?Sized>(guard: &G) -> impl Future<Output = ()> + '_ {
-    guard.as_guard().acquire()
-}
-
-/// `throttle = …` on a `fn`: blocks until a permit is free.
-pub fn throttle_blocking<G: AsGuard<Throttle> + ?Sized>(guard: &G) {
-    guard.as_guard().acquire_blocking()
+/// `throttle = …`: the throttle, whose `acquire` (or `acquire_blocking` in a `fn`) runs
+/// before each attempt. Returns the guard itself, so that a wrong type is reported once.
+pub fn throttle<G: AsGuard<Throttle> + ?Sized>(guard: &G) -> &Throttle {
+    guard.as_guard()
 }
 
 /// `breaker = …`: lets the attempt through, or turns it away.
@@ -22,14 +16,17 @@ pub fn breaker<G: AsGuard<Breaker> + ?Sized>(guard: &G) -> Result<BreakerPermit<
     guard.as_guard().try_acquire()
 }
 
-/// The outcome of a call turned away by an open breaker: `Err(E::from(Open))`, spanned at
+/// The error of a call turned away by an open breaker: `E::from(Open)`, spanned at
 /// `breaker = …`.
-pub fn open<R>(open: Open) -> R
-where
-    R: RetryOutput,
-    R::Err: FromOpen,
-{
-    R::from_err(R::Err::from_open(open))
+pub fn open<E: FromOpen>(open: Open) -> E {
+    E::from_open(open)
+}
+
+/// The caller's outcome for a call turned away: `Err(error)`. The return type is named as
+/// the first type argument, at the return type, so that one that is not a `Result` is
+/// reported there once.
+pub fn turned_away<R: RetryOutput<Err = E>, E>(error: E) -> R {
+    R::from_err(error)
 }
 
 /// `From<Open>`, under a name whose error says what `breaker` needs.
@@ -51,15 +48,11 @@ impl<E: From<Open>> FromOpen for E {
 
 /// After a classified attempt: reports it to the breaker; whether a retry may still
 /// happen (not once the breaker is open: the next attempt would only be turned away).
-pub fn breaker_record<R: RetryOutput>(permit: BreakerPermit<'_>, result: &R, retry: bool) -> bool {
-    permit.record(Verdict::of(result.as_result().is_ok(), retry)) && retry
+pub fn breaker_record(permit: BreakerPermit<'_>, is_ok: bool, retry: bool) -> bool {
+    permit.record(Verdict::of(is_ok, retry)) && retry
 }
 
 /// After a classified attempt: reports it to the budget; whether a retry may still happen.
-pub fn budget_record<G, R>(guard: &G, result: &R, retry: bool) -> bool
-where
-    G: AsGuard<Budget> + ?Sized,
-    R: RetryOutput,
-{
-    guard.as_guard().record(Verdict::of(result.as_result().is_ok(), retry)) && retry
+pub fn budget_record<G: AsGuard<Budget> + ?Sized>(guard: &G, is_ok: bool, retry: bool) -> bool {
+    guard.as_guard().record(Verdict::of(is_ok, retry)) && retry
 }

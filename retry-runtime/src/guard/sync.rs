@@ -1,17 +1,18 @@
 //! The atomics of the breaker and the budget: std's, or loom's when the loom models run
-//! (`RUSTFLAGS="--cfg loom"`, see `loom.rs`).
+//! (`RUSTFLAGS="--cfg loom"`, see `loom.rs`). Only this crate's own tests see loom's: loom
+//! is a dev-dependency, and the facade the tests depend on builds this crate as a library.
 
-#[cfg(loom)]
+#[cfg(all(test, loom))]
 pub(crate) use loom::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-#[cfg(not(loom))]
+#[cfg(not(all(test, loom)))]
 pub(crate) use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 /// A `const fn`, except under loom, whose atomics cannot be built in a constant.
 macro_rules! const_fn {
     ($(#[$attr:meta])* $vis:vis fn $($rest:tt)*) => {
-        #[cfg(not(loom))]
+        #[cfg(not(all(test, loom)))]
         $(#[$attr])* $vis const fn $($rest)*
-        #[cfg(loom)]
+        #[cfg(all(test, loom))]
         $(#[$attr])* $vis fn $($rest)*
     };
 }
