@@ -6,10 +6,11 @@
 //! runtime function bounded by `AsGuard<Guard>`: the call is spanned at the key and the
 //! reference at the user's path, so a path to the wrong thing is reported at the path.
 
-use proc_macro2::{Ident, Span, TokenStream, TokenTree};
+use proc_macro2::{Ident, Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
 
 use crate::attr::{self, Args};
+use crate::tokens::{first_span, local, respan};
 
 /// The generated locals a guard may read.
 pub(crate) struct Locals<'a> {
@@ -114,30 +115,4 @@ fn guard(args: &Args, name: &str) -> Option<Guard> {
     let key = args.get(name).map_or_else(|| first_span(path), |arg| arg.ident.span());
     let borrow = respan(quote!(&), first_span(path));
     Some(Guard { key, arg: quote!(#borrow #path) })
-}
-
-fn local(name: &str) -> Ident {
-    Ident::new(name, Span::mixed_site())
-}
-
-/// `tokens` with every span set to `span`, so that an unmet bound is reported at the
-/// user's token.
-fn respan(tokens: TokenStream, span: Span) -> TokenStream {
-    tokens
-        .into_iter()
-        .map(|mut tree| {
-            if let TokenTree::Group(group) = &tree {
-                let mut inner = proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
-                inner.set_span(span);
-                tree = TokenTree::Group(inner);
-            } else {
-                tree.set_span(span);
-            }
-            tree
-        })
-        .collect()
-}
-
-fn first_span(node: &impl ToTokens) -> Span {
-    node.to_token_stream().into_iter().next().map_or_else(Span::call_site, |token| token.span())
 }
