@@ -9,10 +9,12 @@
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use tenacious::distributed::{Budget, FailMode, Redis, Throttle};
+use tenacious::distributed::{Budget, FailMode, Redis, Throttle, Unavailable};
+use tenacious::retry;
 
 // ---------------------------------------------------------------------------------------
 // A redis-server of the test's own
@@ -158,6 +160,12 @@ struct Log(Arc<Mutex<Vec<u8>>>);
 
 impl Log {
     fn install(&self) -> tracing::subscriber::DefaultGuard {
+        // tracing decides whether a callsite is enabled when the callsite is first hit; with
+        // one subscriber registered it asks only the hitting thread's, so an event first hit
+        // by another test's thread would stay disabled here. A second, idle subscriber that
+        // lives as long as the process makes it ask every registered one.
+        static IDLE: OnceLock<tracing::Dispatch> = OnceLock::new();
+        IDLE.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
         let sink = self.clone();
         let subscriber = tracing_subscriber::fmt()
             .with_writer(move || sink.clone())
@@ -269,6 +277,59 @@ async fn throttle_survives_a_garbled_key_and_reports_a_wrong_typed_one() {
     assert!(open.try_acquire().await.unwrap(), "the local throttle's first permit");
     assert!(!open.try_acquire().await.unwrap(), "the local throttle's limit");
     redis.ping().await.expect("other keys still reach the server");
+}
+
+#[derive(Debug)]
+enum ApiError {
+    Flaky,
+    Unavailable(Unavailable),
+}
+
+impl ApiError {
+    fn is_flaky(&self) -> bool {
+        matches!(self, ApiError::Flaky)
+    }
+}
+
+impl From<Unavailable> for ApiError {
+    fn from(e: Unavailable) -> Self {
+        ApiError::Unavailable(e)
+    }
+}
+
+/// Fails twice, then answers the number of calls; each attempt waits for a permit first.
+#[retry(attempts = 3, backoff = "none", when = ApiError::is_flaky)]
+async fn flaky(throttle: &Throttle, calls: &AtomicU32) -> Result<u32, ApiError> {
+    throttle.acquire().await?;
+    let n = calls.fetch_add(1, Ordering::Relaxed) + 1;
+    if n % 3 == 0 {
+        Ok(n)
+    } else {
+        Err(ApiError::Flaky)
+    }
+}
+
+#[tokio::test]
+async fn each_attempt_of_a_retried_fn_waits_for_a_permit() {
+    let mut server = server!();
+    let redis = server.redis();
+    let throttle = Throttle::per_second(&redis, "retried", 20).fail_mode(FailMode::Closed);
+    let calls = AtomicU32::new(0);
+
+    // Permits at 0, 50 and 100ms: the retries wait for theirs too.
+    let start = Instant::now();
+    assert_eq!(flaky(&throttle, &calls).await.unwrap(), 3);
+    assert!(between(start.elapsed(), 95, 250), "three attempts took {:?}", start.elapsed());
+
+    // Without the server, the first attempt ends with the caller's error; no retry, no body.
+    server.kill();
+    let start = Instant::now();
+    match flaky(&throttle, &calls).await {
+        Err(ApiError::Unavailable(e)) => assert_eq!(e.key(), "tenacious:retried:throttle"),
+        other => panic!("expected the throttle's error, got {other:?}"),
+    }
+    assert!(start.elapsed() <= Duration::from_millis(150), "{:?}", start.elapsed());
+    assert_eq!(calls.load(Ordering::Relaxed), 3);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -435,7 +496,10 @@ fn four_processes_share_one_throttle() {
     let most = u64::from(FLEET_BURST) + u64::from(FLEET_RATE) * FLEET_SECS + 1;
     let least = u64::from(FLEET_RATE) * FLEET_SECS * 9 / 10;
     assert!((least..=most).contains(&total), "{counts:?}: {total} permits in {FLEET_SECS}s, expected {least}..={most}");
-    assert!(counts.iter().all(|&n| n >= 3), "every process makes progress: {counts:?}");
+    // No queue: once a permit is due, the first process to ask gets it, so a process that
+    // the scheduler runs late (two cores, four workers, other tests) gets fewer. Each
+    // gets some.
+    assert!(counts.iter().all(|&n| n >= 1), "every process makes progress: {counts:?}");
     eprintln!("permits per process: {counts:?}, {total} in all (at most {most})");
 }
 
