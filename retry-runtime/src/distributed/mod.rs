@@ -42,9 +42,9 @@
 //! Every call to the server has its own time limit ([`Redis::timeout`], 100ms by
 //! default), so a guard never hangs and never panics. A call that fails or runs out of time
 //! marks the server down for [`Redis::recheck`] (1s): meanwhile calls do not try it, so an
-//! unreachable server costs one timeout per second, not one per call; a call after that
-//! tries again, and the first that succeeds brings the server back. What a guard does
-//! without the server is its [`FailMode`]:
+//! unreachable server costs one timeout per second, not one per call; then one call tries
+//! again while the others carry on without it, and a success brings the server back. What
+//! a guard does without the server is its [`FailMode`]:
 //!
 //! - [`FailMode::Open`] (the default): the guard acts as its in-process twin, with the same
 //!   settings unless told otherwise ([`Throttle::local`]), and logs at `warn` (target
@@ -145,7 +145,8 @@ impl Redis {
     }
 
     /// How long calls leave the server alone after one failed or timed out (1s by default);
-    /// meanwhile guards act on their [`FailMode`] at once.
+    /// meanwhile guards act on their [`FailMode`] at once. Then one call tries the server
+    /// again, and the others wait for its outcome no more than they waited before.
     pub fn recheck(mut self, interval: Duration) -> Self {
         self.recheck = interval;
         self
@@ -186,8 +187,13 @@ impl Redis {
     {
         let conn = {
             let mut state = self.state();
-            if state.down_until.is_some_and(|until| clock::now() < until) {
-                return Err(Unavailable::new(key, Cause::Down));
+            if let Some(until) = state.down_until {
+                let now = clock::now();
+                if now < until {
+                    return Err(Unavailable::new(key, Cause::Down));
+                }
+                // This call tries the server again; the others go on without it meanwhile.
+                state.down_until = Some(now + self.recheck);
             }
             match &state.connection {
                 Some(conn) => conn.clone(),

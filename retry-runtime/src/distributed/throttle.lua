@@ -34,6 +34,7 @@ if wait > 0 then
 end
 
 tat = tat + period
--- '%.0f' keeps every digit (tostring would round to 14).
-redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000))
+-- '%.0f' keeps every digit (Lua's own conversion rounds to 14).
+local ttl = math.ceil((tat - now) / 1000)
+redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', string.format('%.0f', ttl))
 return 0
