@@ -260,8 +260,17 @@ impl Breaker {
         }
     }
 
+    /// One load when closed with nothing counted, the common case.
+    #[inline]
     fn succeeded(&self, admitted: u64) {
-        let mut word = self.state.load(Ordering::Acquire);
+        let word = self.state.load(Ordering::Acquire);
+        if word != admitted || count(word) != 0 || phase(word) != CLOSED {
+            self.succeeded_slow(admitted, word);
+        }
+    }
+
+    #[cold]
+    fn succeeded_slow(&self, admitted: u64, mut word: u64) {
         loop {
             if generation(word) != generation(admitted) {
                 return;
@@ -370,6 +379,7 @@ pub struct BreakerPermit<'a> {
 
 impl BreakerPermit<'_> {
     /// The call succeeded: the failure count restarts; a probe closes the breaker.
+    #[inline]
     pub fn success(self) {
         let this = ManuallyDrop::new(self);
         this.breaker.succeeded(this.word);
@@ -383,6 +393,7 @@ impl BreakerPermit<'_> {
     }
 
     /// Whether this call is one of a half-open breaker's probes.
+    #[inline]
     pub fn is_probe(&self) -> bool {
         phase(self.word) == HALF_OPEN
     }
@@ -395,6 +406,7 @@ impl<'a> BreakerPermit<'a> {
 }
 
 impl Drop for BreakerPermit<'_> {
+    #[inline]
     fn drop(&mut self) {
         if self.is_probe() {
             self.breaker.released(self.word);

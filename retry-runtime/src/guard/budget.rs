@@ -86,6 +86,7 @@ impl Budget {
     }
 
     /// A success: gives back `ratio`, up to `max_tokens`. One load when the bucket is full.
+    #[inline]
     pub fn record_success(&self) {
         let mut tokens = self.tokens.load(Ordering::Relaxed);
         while tokens < self.max {
