@@ -290,6 +290,28 @@ async fn an_opening_breaker_ends_the_retries_with_the_real_error() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_retry_that_finds_the_breaker_opened_by_others_is_turned_away() {
+    static BREAKER: Breaker = Breaker::new(2, Duration::from_secs(60));
+
+    #[retry(attempts = 3, backoff = "fixed", min = "1s", max = "1s", breaker = BREAKER)]
+    async fn call(script: &Script) -> Result<u32, ApiError> {
+        script.next()
+    }
+
+    // `slow` fails (one failure counted) and sleeps 1s; meanwhile `other` fails and opens
+    // the breaker, so `slow`'s retry is turned away.
+    let (slow, other) = (Script::always(Err(Unavailable)), Script::always(Err(Unavailable)));
+    let (slow_result, other_result) = tokio::join!(call(&slow), async {
+        tokio::time::sleep(500 * MS).await;
+        call(&other).await
+    });
+    assert_eq!(other_result, Err(Unavailable));
+    assert_eq!(other.runs(), 1);
+    assert_eq!(slow_result, Err(ApiError::Open));
+    assert_eq!(slow.runs(), 1);
+}
+
+#[tokio::test(start_paused = true)]
 async fn every_transition_on_the_paused_clock() {
     static BREAKER: Breaker = Breaker::new(2, Duration::from_secs(30));
 
