@@ -114,7 +114,7 @@ pub enum BreakerState {
 /// ```
 pub struct Breaker {
     state: AtomicU64,
-    /// When an open breaker lets probes through: nanoseconds from [`origin`].
+    /// When an open breaker lets probes through: nanoseconds from the origin of `now()`.
     reopen_at: AtomicI64,
     failures: u32,
     probes: u32,
