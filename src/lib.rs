@@ -70,6 +70,9 @@
 /// | `retry_after` | path or closure `Fn(&E) -> Option<Duration>` | none | a server's hint for the next sleep |
 /// | `log` | `"error"`, `"warn"`, `"info"`, `"debug"`, `"trace"`, `"off"` | `"warn"` | level of the retry events |
 /// | `notify` | path or closure `Fn(&tenacious::Attempt<'_, E>)` | none | called before each sleep |
+/// | `throttle` | path to a [`Throttle`] (or a `LazyLock` of one) | none | every attempt waits for a permit |
+/// | `breaker` | path to a [`Breaker`] | none | an open breaker fails the call with `E::from(`[`Open`]`)` |
+/// | `budget` | path to a [`Budget`] | none | retries stop while the shared retry budget is spent |
 /// | `crate` | string path | `"::tenacious"` | where generated code finds this crate |
 ///
 /// ## `attempts`, `backoff`, `min`, `base`, `max`, `factor`, `step`
@@ -271,6 +274,49 @@
 /// # async fn main() {
 /// let _ = call().await;
 /// assert_eq!(*SEEN.lock().unwrap(), [1, 2]);
+/// # }
+/// ```
+///
+/// ## `throttle`, `breaker`, `budget`
+///
+/// Guards shared by every function that names them, each in a `static`. The throttle
+/// spaces every attempt, retries included (GCRA); the breaker opens after `failures`
+/// consecutive retryable failures and fails calls at once with `E::from(`[`Open`]`)` until
+/// its cooldown has passed; the budget (gRPC's retry throttling) lets retries start only
+/// while enough recent attempts succeeded, so an outage is not multiplied by `attempts`.
+///
+/// ```
+/// use std::time::Duration;
+/// use tenacious::{retry, Breaker, Budget, Open, Throttle};
+/// use tokio::time::Instant;
+///
+/// static API_LIMIT: Throttle = Throttle::per_second(10);
+/// static API_BREAKER: Breaker = Breaker::new(5, Duration::from_secs(30));
+/// static RETRY_BUDGET: Budget = Budget::new(10, 0.1);
+///
+/// #[derive(Debug, PartialEq)]
+/// enum ApiError { Unavailable, CircuitOpen }
+/// impl From<Open> for ApiError {
+///     fn from(_: Open) -> Self { ApiError::CircuitOpen }
+/// }
+///
+/// #[retry(attempts = 3, min = "10ms", throttle = API_LIMIT, breaker = API_BREAKER, budget = RETRY_BUDGET)]
+/// async fn call(up: bool) -> Result<(), ApiError> {
+///     if up { Ok(()) } else { Err(ApiError::Unavailable) }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let start = Instant::now();
+/// for _ in 0..10 {
+///     call(true).await.unwrap();
+/// }
+/// assert_eq!(start.elapsed(), Duration::from_millis(900)); // ten permits, 100ms apart
+///
+/// // Five failed attempts open the breaker; the next call fails at once.
+/// assert_eq!(call(false).await, Err(ApiError::Unavailable));
+/// assert_eq!(call(false).await, Err(ApiError::Unavailable));
+/// assert_eq!(call(true).await, Err(ApiError::CircuitOpen));
 /// # }
 /// ```
 ///
