@@ -40,11 +40,12 @@
 //! # When Redis is down
 //!
 //! Every call to the server has its own time limit ([`Redis::timeout`], 100ms by
-//! default), so a guard never hangs and never panics. A call that fails or runs out of time
-//! marks the server down for [`Redis::recheck`] (1s): meanwhile calls do not try it, so an
-//! unreachable server costs one timeout per second, not one per call; then one call tries
-//! again while the others carry on without it, and a success brings the server back. What
-//! a guard does without the server is its [`FailMode`]:
+//! default), so a guard never hangs and never panics. A call that cannot reach the server
+//! or runs out of time marks the server down for [`Redis::recheck`] (1s): meanwhile calls
+//! do not try it, so an unreachable server costs one timeout per second, not one per call;
+//! then one call tries again while the others carry on without it, and a success brings
+//! the server back. An error about one key (a wrong type) fails that call only. What a
+//! guard does without the server is its [`FailMode`]:
 //!
 //! - [`FailMode::Open`] (the default): the guard acts as its in-process twin, with the same
 //!   settings unless told otherwise ([`Throttle::local`]), and logs at `warn` (target
@@ -146,7 +147,7 @@ impl Redis {
 
     /// How long calls leave the server alone after one failed or timed out (1s by default);
     /// meanwhile guards act on their [`FailMode`] at once. Then one call tries the server
-    /// again, and the others wait for its outcome no more than they waited before.
+    /// again while the others go on without it.
     pub fn recheck(mut self, interval: Duration) -> Self {
         self.recheck = interval;
         self
@@ -163,8 +164,8 @@ impl Redis {
         format!("{}:{name}:{kind}", self.prefix)
     }
 
-    /// Asks the server for `PING`, under the same limit as a guard's call: to check the
-    /// server at start-up, or to bring it back at once after an outage.
+    /// Asks the server for `PING`, as a guard's call would: under [`Redis::timeout`], and
+    /// not at all while the server is marked down. To check the server at start-up.
     pub async fn ping(&self) -> Result<(), Unavailable> {
         let ping = &redis::cmd("PING");
         self.call("PING", |mut conn| async move { ping.query_async::<()>(&mut conn).await }).await
@@ -218,10 +219,12 @@ impl Redis {
                 Ok(value)
             }
             Ok(Err(e)) => {
-                // A refused script or a wrong-typed key concerns that key only; a broken
-                // connection concerns every guard.
+                // A broken connection concerns every guard; a refused script or a
+                // wrong-typed key concerns that key only, and the server did answer.
                 if e.is_io_error() || e.is_unrecoverable_error() {
                     self.down(false);
+                } else {
+                    self.up();
                 }
                 Err(Unavailable::new(key, Cause::Redis(Arc::new(e))))
             }
