@@ -10,7 +10,7 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tenacious::distributed::{Budget, FailMode, Redis, Throttle, Unavailable};
@@ -330,6 +330,46 @@ async fn each_attempt_of_a_retried_fn_waits_for_a_permit() {
     }
     assert!(start.elapsed() <= Duration::from_millis(150), "{:?}", start.elapsed());
     assert_eq!(calls.load(Ordering::Relaxed), 3);
+}
+
+/// The server of the test below, for the guards in `static`s that the attribute names.
+static KEYED: OnceLock<Redis> = OnceLock::new();
+static FLEET_LIMIT: LazyLock<Throttle> = LazyLock::new(|| {
+    Throttle::per_second(KEYED.get().expect("set by the test"), "keyed", 20).fail_mode(FailMode::Closed)
+});
+static FLEET_BUDGET: LazyLock<Budget> =
+    LazyLock::new(|| Budget::new(KEYED.get().expect("set by the test"), "keyed", 4, 0.1));
+
+/// The same guards through the attribute's keys: every attempt waits for a fleet permit and
+/// reports to the fleet's budget.
+#[retry(attempts = 5, backoff = "none", when = ApiError::is_flaky, throttle = FLEET_LIMIT, budget = FLEET_BUDGET)]
+async fn keyed(calls: &AtomicU32) -> Result<u32, ApiError> {
+    calls.fetch_add(1, Ordering::Relaxed);
+    Err(ApiError::Flaky)
+}
+
+#[tokio::test]
+async fn the_throttle_and_budget_keys_take_the_distributed_guards() {
+    let mut server = server!();
+    KEYED.set(server.redis()).expect("only this test sets it");
+    let calls = AtomicU32::new(0);
+
+    // The budget (4 tokens) allows one retry: 4 -> 3 leaves more than half, 3 -> 2 does not.
+    // The two attempts are a throttle period (50ms) apart.
+    let start = Instant::now();
+    assert!(matches!(keyed(&calls).await, Err(ApiError::Flaky)));
+    assert_eq!(calls.load(Ordering::Relaxed), 2);
+    assert!(between(start.elapsed(), 45, 250), "two attempts took {:?}", start.elapsed());
+    assert_eq!(FLEET_BUDGET.tokens().await.unwrap(), 2.0);
+
+    // Without the server the throttle (failing closed) refuses the first permit: the call
+    // ends with the caller's error made from `Unavailable`, and the body never runs.
+    server.kill();
+    match keyed(&calls).await {
+        Err(ApiError::Unavailable(e)) => assert_eq!(e.key(), "tenacious:keyed:throttle"),
+        other => panic!("expected the throttle's error, got {other:?}"),
+    }
+    assert_eq!(calls.load(Ordering::Relaxed), 2);
 }
 
 // ---------------------------------------------------------------------------------------

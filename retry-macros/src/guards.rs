@@ -75,19 +75,38 @@ pub(crate) fn guards(args: &Args, locals: &Locals<'_>) -> GuardCode {
     }
 
     if let Some(Guard { key, arg }) = guard(args, attr::THROTTLE) {
-        let throttle = respan(quote!(#rt::throttle), key);
-        // The bound is on `throttle` alone, whose result names no generic: one error.
         if is_async {
-            before.extend(quote!(#throttle(#arg).acquire().await;));
+            // In process or through Redis; a permit that can be refused (Redis down, failing
+            // closed) ends the call with `E::from(refusal)`, asked for at the key.
+            // The whole expression at the path: rustc reports a wrong type both for the
+            // argument and for the awaited permit, and identical spans merge the two.
+            let at_path = first_span(&arg);
+            let permit = respan(quote!(#rt::throttle_permit), at_path);
+            let refused_fn = respan(quote!(#rt::refused::<#ret_at_ret, _>), key);
+            let wait = quote_spanned!(at_path=> #refused_fn(#permit(#arg).await));
+            let refused = local("__refused");
+            before.extend(quote! {
+                if let ::core::option::Option::Some(#refused) = #wait {
+                    return #refused;
+                }
+            });
         } else {
+            // The bound is on `throttle` alone, whose result names no generic: one error.
+            let throttle = respan(quote!(#rt::throttle), key);
             before.extend(quote!(#throttle(#arg).acquire_blocking();));
         }
     }
 
     if let Some(Guard { key, arg }) = guard(args, attr::BUDGET) {
-        let record = respan(quote!(#rt::budget_record), key);
         let verdict = local("__budget_verdict");
-        verdicts.push((verdict, quote!(#record(#arg, #is_ok, #retry))));
+        if is_async {
+            // A budget shared through Redis answers asynchronously; in process at once.
+            let record = respan(quote!(#rt::budget_verdict), key);
+            verdicts.push((verdict, quote!(#record(#arg, #is_ok, #retry).await)));
+        } else {
+            let record = respan(quote!(#rt::budget_record), key);
+            verdicts.push((verdict, quote!(#record(#arg, #is_ok, #retry))));
+        }
     }
 
     let after = (!verdicts.is_empty()).then(|| {

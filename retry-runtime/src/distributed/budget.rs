@@ -6,6 +6,7 @@ use std::sync::LazyLock;
 use redis::Script;
 
 use super::{FailMode, Redis, Unavailable, TARGET};
+use crate::guard::Verdict;
 
 static A6: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("budget.lua")));
 
@@ -155,10 +156,17 @@ impl Budget {
     }
 }
 
-// A `LazyLock`, `&` or `Arc` of one is then a guard path too, as for the in-process guards.
-impl crate::AsGuard<Budget> for Budget {
-    fn as_guard(&self) -> &Budget {
-        self
+// The `budget` key of an `async fn` takes it (or a `LazyLock`, `&` or `Arc` of it).
+impl crate::guard::private::AsyncBudget for Budget {
+    async fn verdict(&self, is_ok: bool, retry: bool) -> bool {
+        match Verdict::of(is_ok, retry) {
+            Verdict::Success => {
+                self.record_success().await;
+                false
+            }
+            Verdict::Failure => self.record_failure().await,
+            Verdict::Neither => false,
+        }
     }
 }
 

@@ -203,10 +203,13 @@ impl Throttle {
     }
 }
 
-// A `LazyLock`, `&` or `Arc` of one is then a guard path too, as for the in-process guards.
-impl crate::AsGuard<Throttle> for Throttle {
-    fn as_guard(&self) -> &Throttle {
-        self
+// The `throttle` key of an `async fn` takes it (or a `LazyLock`, `&` or `Arc` of it); a
+// refused permit ends the call with `E::from(Unavailable)`.
+impl crate::guard::private::AsyncThrottle for Throttle {
+    type Refusal = Unavailable;
+
+    fn permit(&self) -> impl std::future::Future<Output = Result<(), Unavailable>> + Send {
+        self.acquire()
     }
 }
 

@@ -1,6 +1,10 @@
 //! What `#[retry]` generates for the `throttle`, `breaker` and `budget` keys, re-exported
 //! from `__private`. Not public API.
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::{Arc, LazyLock};
+
 use super::{AsGuard, Breaker, BreakerPermit, Budget, Throttle, Verdict};
 use crate::__private::RetryOutput;
 use crate::error::Open;
@@ -55,4 +59,133 @@ pub fn breaker_record(permit: BreakerPermit<'_>, is_ok: bool, retry: bool) -> bo
 /// After a classified attempt: reports it to the budget; whether a retry may still happen.
 pub fn budget_record<G: AsGuard<Budget> + ?Sized>(guard: &G, is_ok: bool, retry: bool) -> bool {
     guard.as_guard().record(Verdict::of(is_ok, retry)) && retry
+}
+
+/// A throttle the `throttle` key of an `async fn` accepts: in-process, or shared by a
+/// fleet through Redis (whose permit can be refused when Redis is down and the throttle
+/// fails closed).
+#[diagnostic::on_unimplemented(
+    message = "expected a `tenacious::Throttle`, found `{Self}`",
+    label = "not a throttle",
+    note = "name a `static` holding a `tenacious::Throttle`, or a `LazyLock` of one (or of a `tenacious::distributed::Throttle`)"
+)]
+pub trait AsyncThrottle {
+    /// Why a permit can be refused: never, in process.
+    type Refusal;
+    /// Waits for a permit.
+    fn permit(&self) -> impl Future<Output = Result<(), Self::Refusal>> + Send;
+}
+
+impl AsyncThrottle for Throttle {
+    type Refusal = Infallible;
+
+    async fn permit(&self) -> Result<(), Infallible> {
+        self.acquire().await;
+        Ok(())
+    }
+}
+
+impl<T: AsyncThrottle + Sync + ?Sized> AsyncThrottle for &T {
+    type Refusal = T::Refusal;
+
+    fn permit(&self) -> impl Future<Output = Result<(), T::Refusal>> + Send {
+        (**self).permit()
+    }
+}
+
+impl<T: AsyncThrottle + Sync + Send + ?Sized> AsyncThrottle for Arc<T> {
+    type Refusal = T::Refusal;
+
+    fn permit(&self) -> impl Future<Output = Result<(), T::Refusal>> + Send {
+        (**self).permit()
+    }
+}
+
+impl<T: AsyncThrottle + Sync, F: FnOnce() -> T> AsyncThrottle for LazyLock<T, F> {
+    type Refusal = T::Refusal;
+
+    fn permit(&self) -> impl Future<Output = Result<(), T::Refusal>> + Send {
+        LazyLock::force(self).permit()
+    }
+}
+
+/// `throttle = …` in an `async fn`: the permit to wait for before each attempt.
+pub fn throttle_permit<G: AsyncThrottle + ?Sized>(
+    guard: &G,
+) -> impl Future<Output = Result<(), G::Refusal>> + Send + '_ {
+    guard.permit()
+}
+
+/// A refused permit as the caller's outcome, `Err(E::from(refusal))`; `None` when the
+/// permit was given.
+pub fn refused<R: RetryOutput, X: Refusal<R::Err>>(permit: Result<(), X>) -> Option<R> {
+    permit.err().map(|refusal| R::from_err(refusal.into_error()))
+}
+
+/// How a refused permit becomes the caller's error.
+#[diagnostic::on_unimplemented(
+    message = "a `throttle` that can refuse permits needs `{E}: From<{Self}>`",
+    label = "`{E}` cannot be made from `{Self}`",
+    note = "add `impl From<{Self}> for {E}`, or let the throttle fail open"
+)]
+pub trait Refusal<E> {
+    /// The caller's error.
+    fn into_error(self) -> E;
+}
+
+impl<E> Refusal<E> for Infallible {
+    fn into_error(self) -> E {
+        match self {}
+    }
+}
+
+#[cfg(feature = "redis")]
+impl<E: From<crate::distributed::Unavailable>> Refusal<E> for crate::distributed::Unavailable {
+    fn into_error(self) -> E {
+        self.into()
+    }
+}
+
+/// A budget the `budget` key of an `async fn` accepts: in-process, or shared through Redis.
+#[diagnostic::on_unimplemented(
+    message = "expected a `tenacious::Budget`, found `{Self}`",
+    label = "not a retry budget",
+    note = "name a `static` holding a `tenacious::Budget`, or a `LazyLock` of one (or of a `tenacious::distributed::Budget`)"
+)]
+pub trait AsyncBudget {
+    /// Reports a classified attempt; whether a retry may still happen.
+    fn verdict(&self, is_ok: bool, retry: bool) -> impl Future<Output = bool> + Send;
+}
+
+impl AsyncBudget for Budget {
+    fn verdict(&self, is_ok: bool, retry: bool) -> impl Future<Output = bool> + Send {
+        std::future::ready(self.record(Verdict::of(is_ok, retry)) && retry)
+    }
+}
+
+impl<T: AsyncBudget + Sync + ?Sized> AsyncBudget for &T {
+    fn verdict(&self, is_ok: bool, retry: bool) -> impl Future<Output = bool> + Send {
+        (**self).verdict(is_ok, retry)
+    }
+}
+
+impl<T: AsyncBudget + Sync + Send + ?Sized> AsyncBudget for Arc<T> {
+    fn verdict(&self, is_ok: bool, retry: bool) -> impl Future<Output = bool> + Send {
+        (**self).verdict(is_ok, retry)
+    }
+}
+
+impl<T: AsyncBudget + Sync, F: FnOnce() -> T> AsyncBudget for LazyLock<T, F> {
+    fn verdict(&self, is_ok: bool, retry: bool) -> impl Future<Output = bool> + Send {
+        LazyLock::force(self).verdict(is_ok, retry)
+    }
+}
+
+/// `budget = …` in an `async fn`: reports the attempt; whether a retry may still happen.
+pub fn budget_verdict<G: AsyncBudget + ?Sized>(
+    guard: &G,
+    is_ok: bool,
+    retry: bool,
+) -> impl Future<Output = bool> + Send + '_ {
+    guard.verdict(is_ok, retry)
 }

@@ -1,0 +1,19 @@
+use std::sync::LazyLock;
+
+use tenacious::distributed::{Redis, Throttle};
+use tenacious::retry;
+
+static REDIS: LazyLock<Redis> = LazyLock::new(|| Redis::open("redis://127.0.0.1:6379/").unwrap());
+static FLEET: LazyLock<Throttle> = LazyLock::new(|| Throttle::per_second(&REDIS, "api", 10));
+
+#[derive(Debug)]
+struct E;
+
+#[retry(throttle = FLEET)]
+async fn call() -> Result<(), E> {
+    Ok(())
+}
+
+fn main() {
+    let _ = call();
+}
