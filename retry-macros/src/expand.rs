@@ -299,7 +299,10 @@ fn retry_loop(
         (quote!(#rt::BlockingRetrier::new()), quote!(#retrier.sleep(#delay);))
     };
 
-    let guards = guards::guards(args, &Locals { rt, result: &result, retry: &retry, ret: &erased, is_async });
+    let guards = guards::guards(
+        args,
+        &Locals { rt, outcome: &outcome, retry: &retry, ret_at_ret: &erased_at_ret, ret_span, is_async },
+    );
     let before = guards.before;
     let guard_after = guards.after.map(|after| quote!(let #retry: bool = #after;));
 

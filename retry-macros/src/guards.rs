@@ -7,21 +7,24 @@
 //! reference at the user's path, so a path to the wrong thing is reported at the path.
 
 use proc_macro2::{Ident, Span, TokenStream};
-use quote::{quote, quote_spanned, ToTokens};
+use quote::{quote, quote_spanned};
 
 use crate::attr::{self, Args};
 use crate::tokens::{first_span, local, respan};
 
-/// The generated locals a guard may read.
+/// What the loop has already built that a guard reads.
 pub(crate) struct Locals<'a> {
     /// `#krate::__private`.
     pub(crate) rt: &'a TokenStream,
-    /// The attempt's outcome, the function's `Result`.
-    pub(crate) result: &'a Ident,
+    /// The attempt's outcome as `Result<&T, &E>`, the loop's one read of the return type.
+    pub(crate) outcome: &'a Ident,
     /// Whether the classification (`on`/`unless`/`when`/`if_ok`, timeouts) wants a retry.
     pub(crate) retry: &'a Ident,
-    /// The return type with `impl Trait` erased to `_`.
-    pub(crate) ret: &'a syn::Type,
+    /// The return type with `impl Trait` erased to `_`, every token at `ret_span`.
+    pub(crate) ret_at_ret: &'a TokenStream,
+    /// The first token of the return type: where a return type that is not a `Result` is
+    /// reported, once.
+    pub(crate) ret_span: Span,
     pub(crate) is_async: bool,
 }
 
@@ -36,15 +39,9 @@ pub(crate) struct GuardCode {
 }
 
 pub(crate) fn guards(args: &Args, locals: &Locals<'_>) -> GuardCode {
-    let Locals { rt, result, retry, ret, is_async } = *locals;
+    let Locals { rt, outcome, retry, ret_at_ret, ret_span, is_async } = *locals;
     let mut before = TokenStream::new();
-    // Whether the attempt returned `Ok`, read exactly as the loop reads the outcome and at
-    // the same span, so that a return type that is not a `Result` is reported once.
-    let ret_span = first_span(ret);
-    let output = respan(quote!(#rt::RetryOutput), ret_span);
-    let ret_at_ret = respan(ret.to_token_stream(), ret_span);
-    let result_at_ret = Ident::new(&result.to_string(), result.span().located_at(ret_span));
-    let is_ok = quote_spanned!(ret_span=> <#ret_at_ret as #output>::as_result(&#result_at_ret).is_ok());
+    let is_ok = quote!(#outcome.is_ok());
     // Each guard's verdict in its own local, so that every guard hears of every attempt.
     let mut verdicts = Vec::new();
 

@@ -159,7 +159,7 @@ pub trait AsyncBudget {
 
 impl AsyncBudget for Budget {
     fn verdict(&self, is_ok: bool, retry: bool) -> impl Future<Output = bool> + Send {
-        std::future::ready(self.record(Verdict::of(is_ok, retry)) && retry)
+        std::future::ready(budget_record(self, is_ok, retry))
     }
 }
 
