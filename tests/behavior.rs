@@ -1,7 +1,6 @@
 //! What `#[retry]` does at run time, key by key, under tokio's paused clock: every sleep is
 //! exact and a 60-second backoff costs no wall time.
 
-use std::cell::Cell;
 use std::error::Error;
 use std::fmt;
 use std::time::Duration;
@@ -51,21 +50,8 @@ impl Error for Wrapped {
     }
 }
 
-thread_local! {
-    static CALLS: Cell<u32> = const { Cell::new(0) };
-}
-
-/// Counts calls on this thread; each test starts at zero.
-fn call() -> u32 {
-    CALLS.with(|c| {
-        c.set(c.get() + 1);
-        c.get()
-    })
-}
-
-fn calls() -> u32 {
-    CALLS.with(|c| c.replace(0))
-}
+mod common;
+use common::{call, calls};
 
 // ---- attempts and delay shapes (jitter off) ----
 

@@ -1,7 +1,7 @@
 //! The keys beyond the delay shape: `timeout`, `deadline`, `unless`, `when`, `if_ok`,
 //! `retry_after`, `notify`, and how they combine, under tokio's paused clock.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::error::Error;
 use std::fmt;
 use std::time::Duration;
@@ -45,20 +45,11 @@ impl From<Elapsed> for ApiError {
     }
 }
 
+mod common;
+use common::{call, calls};
+
 thread_local! {
-    static CALLS: Cell<u32> = const { Cell::new(0) };
     static NOTES: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
-}
-
-fn call() -> u32 {
-    CALLS.with(|c| {
-        c.set(c.get() + 1);
-        c.get()
-    })
-}
-
-fn calls() -> u32 {
-    CALLS.with(|c| c.replace(0))
 }
 
 // ---- timeout ----
