@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use governor::{Quota, RateLimiter};
-use tenacious::{Breaker, Budget, Throttle};
+use steadfast::{Breaker, Budget, Throttle};
 
 /// Rates no loop can reach, so every check is granted: what is measured is the check.
 static THROTTLE: Throttle = Throttle::per_second(u32::MAX).burst(u32::MAX);
@@ -46,9 +46,9 @@ fn throttle(c: &mut Criterion) {
     let mut group = c.benchmark_group("throttle");
     let limiter = governor_limiter();
     group.bench_function("governor check, 1 thread", |b| b.iter(|| black_box(limiter.check().is_ok())));
-    group.bench_function("tenacious try_acquire, 1 thread", |b| b.iter(|| black_box(THROTTLE.try_acquire())));
+    group.bench_function("steadfast try_acquire, 1 thread", |b| b.iter(|| black_box(THROTTLE.try_acquire())));
     let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
-    group.bench_function("tenacious acquire().await, 1 thread", |b| b.to_async(&runtime).iter(|| THROTTLE.acquire()));
+    group.bench_function("steadfast acquire().await, 1 thread", |b| b.to_async(&runtime).iter(|| THROTTLE.acquire()));
     group.bench_function("governor check, 2 threads", |b| {
         b.iter_custom(|iters| {
             two_threads(iters, || {
@@ -56,7 +56,7 @@ fn throttle(c: &mut Criterion) {
             })
         })
     });
-    group.bench_function("tenacious try_acquire, 2 threads", |b| {
+    group.bench_function("steadfast try_acquire, 2 threads", |b| {
         b.iter_custom(|iters| {
             two_threads(iters, || {
                 black_box(THROTTLE.try_acquire());

@@ -1,6 +1,6 @@
 //! Where `#[retry]`'s happy-path cost comes from: awaiting the body as a nested `async`
 //! block, which is how each attempt re-runs the body with `?` and `return` ending the
-//! attempt (see docs/DESIGN.md). These hand-written shapes carry no tenacious code at all.
+//! attempt (see docs/DESIGN.md). These hand-written shapes carry no steadfast code at all.
 //!
 //! `cargo bench --bench nesting`
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
 use criterion::{criterion_group, criterion_main, Criterion};
-use tenacious::retry;
+use steadfast::retry;
 
 #[derive(Debug)]
 struct Unavailable;
@@ -64,9 +64,9 @@ fn happy_path(c: &mut Criterion) {
     let mut group = c.benchmark_group("happy_path");
 
     group.bench_function("plain", |b| b.to_async(&rt).iter(|| async { plain(black_box(7)).await }));
-    group.bench_function("tenacious", |b| b.to_async(&rt).iter(|| async { retried(black_box(7)).await }));
-    group.bench_function("tenacious_builder", |b| {
-        let policy = tenacious::Policy::exponential(Duration::from_secs(2), Duration::from_secs(60)).attempts(5);
+    group.bench_function("steadfast", |b| b.to_async(&rt).iter(|| async { retried(black_box(7)).await }));
+    group.bench_function("steadfast_builder", |b| {
+        let policy = steadfast::Policy::exponential(Duration::from_secs(2), Duration::from_secs(60)).attempts(5);
         b.to_async(&rt).iter(|| async { policy.retry(|| plain(black_box(7))).await })
     });
     group.bench_function("backon", |b| {
@@ -93,7 +93,7 @@ fn happy_path(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("happy_path_blocking");
     group.bench_function("plain", |b| b.iter(|| plain_blocking(black_box(7))));
-    group.bench_function("tenacious", |b| b.iter(|| retried_blocking(black_box(7))));
+    group.bench_function("steadfast", |b| b.iter(|| retried_blocking(black_box(7))));
     group.finish();
 }
 

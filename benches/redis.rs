@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
-use tenacious::distributed::{Budget, FailMode, Redis, Throttle};
+use steadfast::distributed::{Budget, FailMode, Redis, Throttle};
 
 /// A `redis-server` on a loopback port, killed on drop.
 struct Server {

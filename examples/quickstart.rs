@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
-use tenacious::retry;
+use steadfast::retry;
 
 #[derive(Debug)]
 enum ApiError {

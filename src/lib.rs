@@ -2,7 +2,7 @@
 //! jitter, error classification, per-attempt timeouts and tracing.
 //!
 //! ```
-//! use tenacious::retry;
+//! use steadfast::retry;
 //!
 //! #[derive(Debug)]
 //! struct RateLimited;
@@ -37,7 +37,7 @@
 /// as the body produced it (tenacity's `reraise=True`). Panics are not caught.
 ///
 /// ```
-/// # use tenacious::retry;
+/// # use steadfast::retry;
 /// # #[derive(Debug)] struct ApiError;
 /// #[retry(attempts = 5, min = "2s", max = "60s")]
 /// async fn generate(prompt: &str) -> Result<String, ApiError> {
@@ -69,11 +69,11 @@
 /// | `if_ok` | path or closure `Fn(&T) -> bool` | none | retry an `Ok` value when true |
 /// | `retry_after` | path or closure `Fn(&E) -> Option<Duration>` | none | a server's hint for the next sleep |
 /// | `log` | `"error"`, `"warn"`, `"info"`, `"debug"`, `"trace"`, `"off"` | `"warn"` | level of the retry events |
-/// | `notify` | path or closure `Fn(&tenacious::Attempt<'_, E>)` | none | called before each sleep |
+/// | `notify` | path or closure `Fn(&steadfast::Attempt<'_, E>)` | none | called before each sleep |
 /// | `throttle` | path to a [`Throttle`] (or a `LazyLock` of one) | none | every attempt waits for a permit |
 /// | `breaker` | path to a [`Breaker`] | none | an open breaker fails the call with `E::from(`[`Open`]`)` |
 /// | `budget` | path to a [`Budget`] | none | retries stop while the shared retry budget is spent |
-/// | `crate` | string path | `"::tenacious"` | where generated code finds this crate |
+/// | `crate` | string path | `"::steadfast"` | where generated code finds this crate |
 ///
 /// ## `attempts`, `backoff`, `min`, `base`, `max`, `factor`, `step`
 ///
@@ -84,7 +84,7 @@
 ///
 /// ```
 /// use std::time::Duration;
-/// use tenacious::{retry, testing};
+/// use steadfast::{retry, testing};
 ///
 /// #[retry(attempts = 5, base = "1s", min = "2s", max = "60s", jitter = "none")]
 /// async fn like_tenacity() -> Result<(), std::io::Error> {
@@ -115,7 +115,7 @@
 ///
 /// ```
 /// use std::time::Duration;
-/// use tenacious::{retry, testing};
+/// use steadfast::{retry, testing};
 ///
 /// #[retry(attempts = 3, min = "1s", max = "10s")]
 /// async fn spread() -> Result<(), std::io::Error> {
@@ -140,7 +140,7 @@
 /// that one attempt.
 ///
 /// ```
-/// use tenacious::retry;
+/// use steadfast::retry;
 ///
 /// #[derive(Debug)]
 /// enum ApiError { RateLimited, Overloaded, Unauthorized }
@@ -160,7 +160,7 @@
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {
-/// let sleeps = tenacious::testing::record_sleeps();
+/// let sleeps = steadfast::testing::record_sleeps();
 /// assert!(call(|| ApiError::RateLimited).await.is_err());
 /// assert_eq!(sleeps.take().len(), 2);
 /// assert!(call(|| ApiError::Unauthorized).await.is_err());
@@ -174,7 +174,7 @@
 ///
 /// ```
 /// use std::sync::atomic::{AtomicU32, Ordering};
-/// use tenacious::retry;
+/// use steadfast::retry;
 ///
 /// static POLLS: AtomicU32 = AtomicU32::new(0);
 ///
@@ -199,7 +199,7 @@
 ///
 /// ```
 /// use std::time::Duration;
-/// use tenacious::{retry, Elapsed};
+/// use steadfast::{retry, Elapsed};
 /// use tokio::time::Instant;
 ///
 /// #[derive(Debug, PartialEq)]
@@ -230,7 +230,7 @@
 ///
 /// ```
 /// use std::time::Duration;
-/// use tenacious::{retry, testing};
+/// use steadfast::{retry, testing};
 ///
 /// #[derive(Debug)]
 /// struct TooManyRequests { retry_after: Duration }
@@ -257,7 +257,7 @@
 ///
 /// ```
 /// use std::sync::Mutex;
-/// use tenacious::{retry, Attempt};
+/// use steadfast::{retry, Attempt};
 ///
 /// static SEEN: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 ///
@@ -287,7 +287,7 @@
 ///
 /// ```
 /// use std::time::Duration;
-/// use tenacious::{retry, Breaker, Budget, Open, Throttle};
+/// use steadfast::{retry, Breaker, Budget, Open, Throttle};
 /// use tokio::time::Instant;
 ///
 /// static API_LIMIT: Throttle = Throttle::per_second(10);
@@ -322,12 +322,12 @@
 ///
 /// ## `crate`
 ///
-/// Generated code names this crate as `::tenacious`; a crate that re-exports it points
+/// Generated code names this crate as `::steadfast`; a crate that re-exports it points
 /// the attribute at its re-export.
 ///
 /// ```
 /// mod facade {
-///     pub(crate) use tenacious as retrying;
+///     pub(crate) use steadfast as retrying;
 /// }
 ///
 /// #[facade::retrying::retry(attempts = 2, crate = "crate::facade::retrying")]
@@ -373,7 +373,7 @@
 /// A mistake in the attribute is a compile error at the offending token:
 ///
 /// ```compile_fail
-/// #[tenacious::retry(attempt = 3)] // unknown key `attempt`; did you mean `attempts`?
+/// #[steadfast::retry(attempt = 3)] // unknown key `attempt`; did you mean `attempts`?
 /// async fn call() -> Result<(), std::io::Error> {
 ///     Ok(())
 /// }

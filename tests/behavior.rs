@@ -5,7 +5,7 @@ use std::error::Error;
 use std::fmt;
 use std::time::Duration;
 
-use tenacious::{retry, testing};
+use steadfast::{retry, testing};
 use tokio::time::Instant;
 
 const S: Duration = Duration::from_secs(1);

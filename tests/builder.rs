@@ -4,7 +4,7 @@
 use std::cell::{Cell, RefCell};
 use std::time::Duration;
 
-use tenacious::{testing, Elapsed, Jitter, Log, Policy};
+use steadfast::{testing, Elapsed, Jitter, Log, Policy};
 use tokio::time::{sleep, Instant};
 
 const S: Duration = Duration::from_secs(1);

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use proptest::prelude::*;
-use tenacious::{delay, undithered, Backoff, Jitter, Policy};
+use steadfast::{delay, undithered, Backoff, Jitter, Policy};
 
 fn duration() -> impl Strategy<Value = Duration> {
     prop_oneof![
@@ -96,7 +96,7 @@ proptest! {
 
     #[test]
     fn the_real_rng_stays_in_bounds(p in policy(), seed in any::<u64>()) {
-        let _seed = tenacious::testing::seed(seed);
+        let _seed = steadfast::testing::seed(seed);
         let (min, max) = bounds(&p);
         for d in p.attempts(50).delays() {
             if !is_none(&p) {

@@ -3,7 +3,7 @@
 
 use std::mem::size_of_val;
 
-use tenacious::retry;
+use steadfast::retry;
 
 #[derive(Debug)]
 struct E;

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
-use tenacious::{retry, Breaker, BreakerState, Budget, Open, Policy, Throttle};
+use steadfast::{retry, Breaker, BreakerState, Budget, Open, Policy, Throttle};
 use tokio::time::{advance, Instant};
 
 const MS: Duration = Duration::from_millis(1);
@@ -536,7 +536,7 @@ async fn breaker_events() {
     ];
     assert_eq!(seen.len(), expected.len(), "{seen:#?}");
     for ((level, target, message), (want_level, want_message)) in seen.iter().zip(expected) {
-        assert_eq!((*level, target.as_str(), message.as_str()), (want_level, "tenacious::breaker", want_message));
+        assert_eq!((*level, target.as_str(), message.as_str()), (want_level, "steadfast::breaker", want_message));
     }
 }
 
@@ -701,24 +701,24 @@ async fn all_three_on_one_function_and_the_future_is_send() {
 // Generated code names everything by absolute path, and through `crate = …` when given.
 #[no_implicit_prelude]
 mod absolute_paths {
-    pub(super) static LIMIT: ::tenacious::Throttle = ::tenacious::Throttle::per_second(10);
-    pub(super) static BREAKER: ::tenacious::Breaker =
-        ::tenacious::Breaker::new(3, ::core::time::Duration::from_secs(10));
-    pub(super) static BUDGET: ::tenacious::Budget = ::tenacious::Budget::new(10, 0.1);
+    pub(super) static LIMIT: ::steadfast::Throttle = ::steadfast::Throttle::per_second(10);
+    pub(super) static BREAKER: ::steadfast::Breaker =
+        ::steadfast::Breaker::new(3, ::core::time::Duration::from_secs(10));
+    pub(super) static BUDGET: ::steadfast::Budget = ::steadfast::Budget::new(10, 0.1);
 
-    #[::tenacious::retry(attempts = 2, backoff = "none", throttle = LIMIT, breaker = BREAKER, budget = BUDGET)]
+    #[::steadfast::retry(attempts = 2, backoff = "none", throttle = LIMIT, breaker = BREAKER, budget = BUDGET)]
     pub(super) async fn call() -> ::core::result::Result<(), super::ApiError> {
         ::core::result::Result::Err(super::ApiError::Unavailable)
     }
 
-    #[::tenacious::retry(attempts = 2, backoff = "none", breaker = BREAKER, crate = "super::facade::renamed")]
+    #[::steadfast::retry(attempts = 2, backoff = "none", breaker = BREAKER, crate = "super::facade::renamed")]
     pub(super) fn blocking() -> ::core::result::Result<(), super::ApiError> {
         ::core::result::Result::Ok(())
     }
 }
 
 mod facade {
-    pub use tenacious as renamed;
+    pub use steadfast as renamed;
 }
 
 #[tokio::test(start_paused = true)]

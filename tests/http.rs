@@ -1,12 +1,12 @@
-//! `tenacious::http` against real servers on 127.0.0.1: wiremock for single behaviours, an
+//! `steadfast::http` against real servers on 127.0.0.1: wiremock for single behaviours, an
 //! axum server for the load test, a raw socket for a body cut short.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tenacious::http::{self, Failure};
-use tenacious::{retry, testing, Attempt};
+use steadfast::http::{self, Failure};
+use steadfast::{retry, testing, Attempt};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio::time::Instant;
@@ -132,11 +132,11 @@ async fn the_last_timeout_is_the_callers_error() {
     assert_eq!(timeouts.load(Ordering::SeqCst), 2); // the third is returned, not retried
     assert!(err.is_timeout() && err.is_transient() && err.status().is_none());
     assert_eq!(err.to_string(), "attempt timed out after 200ms");
-    assert!(std::error::Error::source(&err).is_some_and(|s| s.is::<tenacious::Elapsed>()));
+    assert!(std::error::Error::source(&err).is_some_and(|s| s.is::<steadfast::Elapsed>()));
     server.verify().await;
 }
 
-static FLAKY: tenacious::Breaker = tenacious::Breaker::new(2, Duration::from_secs(30));
+static FLAKY: steadfast::Breaker = steadfast::Breaker::new(2, Duration::from_secs(30));
 
 #[retry(attempts = 2, min = "1ms", log = "off", when = Failure::is_transient, breaker = FLAKY)]
 async fn guarded(client: &reqwest::Client, url: &str) -> Result<String, Failure> {
@@ -156,7 +156,7 @@ async fn an_open_breaker_is_a_failure_too() {
     let err = guarded(&client(), &url).await.unwrap_err();
     assert!(err.is_open() && !err.is_transient() && err.status().is_none());
     assert_eq!(err.to_string(), "circuit breaker is open");
-    assert!(std::error::Error::source(&err).is_some_and(|s| s.is::<tenacious::Open>()));
+    assert!(std::error::Error::source(&err).is_some_and(|s| s.is::<steadfast::Open>()));
     server.verify().await;
 }
 

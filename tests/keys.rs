@@ -7,7 +7,7 @@ use std::fmt;
 use std::time::Duration;
 
 use futures::FutureExt;
-use tenacious::{retry, testing, Attempt, Elapsed};
+use steadfast::{retry, testing, Attempt, Elapsed};
 use tokio::time::{sleep, Instant};
 
 const S: Duration = Duration::from_secs(1);

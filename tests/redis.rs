@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use tenacious::distributed::{Budget, FailMode, Redis, Throttle, Unavailable};
-use tenacious::retry;
+use steadfast::distributed::{Budget, FailMode, Redis, Throttle, Unavailable};
+use steadfast::retry;
 
 // ---------------------------------------------------------------------------------------
 // A redis-server of the test's own
@@ -205,7 +205,7 @@ async fn throttle_lets_a_burst_through_then_spaces_permits() {
     let server = server!();
     let redis = server.redis();
     let throttle = Throttle::per_second(&redis, "burst", 10).burst(3).fail_mode(FailMode::Closed);
-    assert_eq!(throttle.key(), "tenacious:burst:throttle");
+    assert_eq!(throttle.key(), "steadfast:burst:throttle");
 
     // Three at once, then none until a period (100ms) has passed since the first.
     let start = Instant::now();
@@ -234,7 +234,7 @@ async fn throttle_lets_a_burst_through_then_spaces_permits() {
 async fn throttle_key_is_shared_by_name_and_expires_when_idle() {
     let server = server!();
     // Two handles with their own connections, as two processes would have.
-    let (a, b) = (server.redis(), server.redis().prefix("tenacious"));
+    let (a, b) = (server.redis(), server.redis().prefix("steadfast"));
     let first = Throttle::per_second(&a, "shared", 20).burst(2);
     let second = Throttle::per_second(&b, "shared", 20).burst(2);
     let other = Throttle::per_second(&a, "other", 20);
@@ -270,8 +270,8 @@ async fn throttle_survives_a_garbled_key_and_reports_a_wrong_typed_one() {
     assert_eq!(server.cmd(&["LPUSH", wrong.key(), "x"]), "1");
     let error = wrong.try_acquire().await.unwrap_err();
     assert!(!error.is_timeout());
-    assert_eq!(error.key(), "tenacious:wrong:throttle");
-    assert!(error.to_string().starts_with("redis failed for `tenacious:wrong:throttle`"), "{error}");
+    assert_eq!(error.key(), "steadfast:wrong:throttle");
+    assert!(error.to_string().starts_with("redis failed for `steadfast:wrong:throttle`"), "{error}");
     assert!(std::error::Error::source(&error).is_some());
     let open = Throttle::per_second(&redis, "wrong", 10);
     assert!(open.try_acquire().await.unwrap(), "the local throttle's first permit");
@@ -325,7 +325,7 @@ async fn each_attempt_of_a_retried_fn_waits_for_a_permit() {
     server.kill();
     let start = Instant::now();
     match flaky(&throttle, &calls).await {
-        Err(ApiError::Unavailable(e)) => assert_eq!(e.key(), "tenacious:retried:throttle"),
+        Err(ApiError::Unavailable(e)) => assert_eq!(e.key(), "steadfast:retried:throttle"),
         other => panic!("expected the throttle's error, got {other:?}"),
     }
     assert!(start.elapsed() <= Duration::from_millis(150), "{:?}", start.elapsed());
@@ -366,7 +366,7 @@ async fn the_throttle_and_budget_keys_take_the_distributed_guards() {
     // ends with the caller's error made from `Unavailable`, and the body never runs.
     server.kill();
     match keyed(&calls).await {
-        Err(ApiError::Unavailable(e)) => assert_eq!(e.key(), "tenacious:keyed:throttle"),
+        Err(ApiError::Unavailable(e)) => assert_eq!(e.key(), "steadfast:keyed:throttle"),
         other => panic!("expected the throttle's error, got {other:?}"),
     }
     assert_eq!(calls.load(Ordering::Relaxed), 2);
@@ -380,7 +380,7 @@ async fn budget_starts_full_drains_on_failures_and_refills_on_successes() {
     let server = server!();
     let redis = server.redis();
     let budget = Budget::new(&redis, "a6", 10, 0.1).fail_mode(FailMode::Closed);
-    assert_eq!(budget.key(), "tenacious:a6:budget");
+    assert_eq!(budget.key(), "steadfast:a6:budget");
     assert_eq!(budget.tokens().await.unwrap(), 10.0);
     assert_eq!(server.cmd(&["EXISTS", budget.key()]), "0", "a full bucket is no key");
     assert!(budget.allows_retry().await);
@@ -426,7 +426,7 @@ async fn budget_answers_as_the_in_process_budget() {
     let redis = server.redis();
     for (max, ratio) in [(10, 0.1), (3, 0.25), (1, 1.0), (0, 0.5), (7, 0.333)] {
         let shared = Budget::new(&redis, &format!("same-{max}-{ratio}"), max, ratio).fail_mode(FailMode::Closed);
-        let local = tenacious::Budget::new(max, ratio);
+        let local = steadfast::Budget::new(max, ratio);
         // A fixed pseudo-random mix of successes and failures (xorshift), 60 steps.
         let mut x: u32 = 0x9e37_79b9 ^ max;
         for step in 0..60 {
@@ -448,9 +448,9 @@ async fn budget_answers_as_the_in_process_budget() {
 // Many processes
 
 /// Set in the environment of the fleet test's workers: the server's url.
-const WORKER_URL: &str = "TENACIOUS_FLEET_URL";
+const WORKER_URL: &str = "STEADFAST_FLEET_URL";
 /// The workers' common start, in milliseconds since the epoch.
-const WORKER_START: &str = "TENACIOUS_FLEET_START_MS";
+const WORKER_START: &str = "STEADFAST_FLEET_START_MS";
 const FLEET_RATE: u32 = 20;
 const FLEET_BURST: u32 = 5;
 const FLEET_SECS: u64 = 3;
@@ -553,7 +553,7 @@ async fn fail_open_falls_back_to_the_local_rate_and_recovers() {
     let _log = log.install();
     let redis = server.redis().timeout(Duration::from_millis(100)).recheck(Duration::from_millis(200));
     // Shared: 10 a second. Local stand-in: 50 a second.
-    let throttle = Throttle::per_second(&redis, "outage", 10).local(tenacious::Throttle::per_second(50));
+    let throttle = Throttle::per_second(&redis, "outage", 10).local(steadfast::Throttle::per_second(50));
     let budget = Budget::new(&redis, "outage", 10, 0.1);
     throttle.acquire().await.unwrap();
     assert!(budget.record_failure().await);
@@ -571,8 +571,8 @@ async fn fail_open_falls_back_to_the_local_rate_and_recovers() {
     assert!(budget.record_failure().await, "local 10 -> 9 -> 8");
     assert!(budget.tokens().await.is_err(), "the shared bucket is out of reach");
     let text = log.text();
-    assert!(text.contains("WARN tenacious::distributed: redis unavailable: throttling with the local limit"), "{text}");
-    assert!(text.contains("key=tenacious:outage:throttle"), "{text}");
+    assert!(text.contains("WARN steadfast::distributed: redis unavailable: throttling with the local limit"), "{text}");
+    assert!(text.contains("key=steadfast:outage:throttle"), "{text}");
     // One warning for the call that found the server gone, not one per permit.
     assert_eq!(text.matches("throttling with the local limit").count(), 1, "{text}");
 
@@ -587,7 +587,7 @@ async fn fail_open_falls_back_to_the_local_rate_and_recovers() {
     assert_ne!(server.cmd(&["PTTL", throttle.key()]), "-2");
     assert!(budget.record_failure().await);
     assert_eq!(server.cmd(&["GET", budget.key()]), "9000", "a fresh, full bucket lost one token");
-    assert!(log.text().contains("INFO tenacious::distributed: redis is reachable again"), "{}", log.text());
+    assert!(log.text().contains("INFO steadfast::distributed: redis is reachable again"), "{}", log.text());
 }
 
 #[tokio::test]
@@ -603,12 +603,12 @@ async fn fail_closed_refuses_promptly_and_recovers() {
     let start = Instant::now();
     let error = throttle.acquire().await.unwrap_err();
     assert!(start.elapsed() <= Duration::from_millis(150), "refused after {:?}", start.elapsed());
-    assert_eq!(error.key(), "tenacious:closed:throttle");
+    assert_eq!(error.key(), "steadfast:closed:throttle");
     // While the server is left alone, refusals take no round-trip at all.
     let start = Instant::now();
     let skipped = throttle.acquire().await.unwrap_err();
     assert!(start.elapsed() < Duration::from_millis(20), "{:?}", start.elapsed());
-    assert_eq!(skipped.to_string(), "redis is down; `tenacious:closed:throttle` was not tried");
+    assert_eq!(skipped.to_string(), "redis is down; `steadfast:closed:throttle` was not tried");
     assert!(!budget.record_failure().await, "no retries without the shared budget");
     assert!(!budget.allows_retry().await);
 
@@ -632,13 +632,13 @@ async fn a_server_that_never_answers_costs_one_timeout_per_recheck() {
     let url = format!("redis://127.0.0.1:{}/", silent.local_addr().unwrap().port());
     let redis = Redis::open(&url).unwrap().timeout(Duration::from_millis(100)).recheck(Duration::from_millis(300));
     let closed = Throttle::per_second(&redis, "silent", 10).fail_mode(FailMode::Closed);
-    let open = Throttle::per_second(&redis, "silent", 10).local(tenacious::Throttle::per_second(1000));
+    let open = Throttle::per_second(&redis, "silent", 10).local(steadfast::Throttle::per_second(1000));
 
     let start = Instant::now();
     let error = closed.acquire().await.unwrap_err();
     assert!(error.is_timeout(), "{error}");
     assert!(between(start.elapsed(), 95, 200), "timed out after {:?}", start.elapsed());
-    assert_eq!(error.to_string(), "redis did not answer for `tenacious:silent:throttle` within 100ms");
+    assert_eq!(error.to_string(), "redis did not answer for `steadfast:silent:throttle` within 100ms");
 
     // Within the recheck interval nobody waits for the server again.
     let start = Instant::now();

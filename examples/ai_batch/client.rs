@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::json;
-use tenacious::http::{self, Failure};
-use tenacious::{retry, Attempt, Breaker, Elapsed, Open, Throttle};
+use steadfast::http::{self, Failure};
+use steadfast::{retry, Attempt, Breaker, Elapsed, Open, Throttle};
 use tokio::time::Instant;
 
 /// The local server's pace, scaled like everything else: 12 requests a second, every
@@ -195,7 +195,7 @@ impl Api {
         let url =
             if base.ends_with("/chat/completions") { base.to_owned() } else { format!("{base}/chat/completions") };
         let client = reqwest::Client::builder()
-            .user_agent(concat!("tenacious-ai-batch/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("steadfast-ai-batch/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10))
             .build()
             .expect("a client without TLS configuration cannot fail to build");

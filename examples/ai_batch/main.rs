@@ -30,7 +30,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
-use tenacious::BreakerState;
+use steadfast::BreakerState;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 

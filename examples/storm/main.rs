@@ -3,13 +3,13 @@
 //! A reproduction of the simulation in Marc Brooker's "Exponential Backoff And Jitter" (AWS
 //! Architecture Blog, 2015): N clients start together and each updates one row under
 //! optimistic concurrency; a client whose write lost backs off (through
-//! `tenacious::Policy::delay_with`) and reads again. It prints, for N = 10, 20, …, 190 and
+//! `steadfast::Policy::delay_with`) and reads again. It prints, for N = 10, 20, …, 190 and
 //! each algorithm, the mean number of write calls and the mean time until the last client
 //! succeeds. See docs/BENCHMARKS.md for the figures and how each algorithm maps onto `Policy`.
 //!
 //! A second scenario, `--scenario outage`, has 100 callers retry with
 //! `#[retry(attempts = 5)]`'s policy against a service that fails every call (and, for
-//! contrast, 5% of calls), with and without a shared `tenacious::Budget`, and prints the
+//! contrast, 5% of calls), with and without a shared `steadfast::Budget`, and prints the
 //! load amplification: calls the service received per first attempt.
 //!
 //! ```text

@@ -1,12 +1,12 @@
 //! The second scenario: a service fails some or all of its calls, and every caller retries
-//! with `#[retry(attempts = 5)]`'s policy, alone or under one shared `tenacious::Budget`.
+//! with `#[retry(attempts = 5)]`'s policy, alone or under one shared `steadfast::Budget`.
 //! It measures the load amplification: calls the service receives per first attempt.
 
 use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use tenacious::{Budget, Policy};
+use steadfast::{Budget, Policy};
 
 use crate::sim::{Net, Queue};
 

@@ -24,7 +24,7 @@ type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 pub fn write_svg(points: &[Point], path: &Path, runs: u32) -> Result<(), Box<dyn Error>> {
     let root = SVGBackend::new(path, (1200, 520)).into_drawing_area();
     root.fill(&WHITE)?;
-    let title = format!("Retry storm: N clients, one OCC row, mean of {runs} runs (tenacious Policy)");
+    let title = format!("Retry storm: N clients, one OCC row, mean of {runs} runs (steadfast Policy)");
     let root = root.titled(&title, ("sans-serif", 22))?;
     let (left, right) = root.split_horizontally(600);
     panel(&left, points, "Work (write calls)", "write calls", |p| p.calls, None)?;

@@ -1,6 +1,6 @@
 //! The simulation behind `examples/storm`: Marc Brooker's optimistic-concurrency model from
 //! "Exponential Backoff And Jitter" (AWS Architecture Blog, 2015), with every backoff delay
-//! taken from `tenacious::Policy::delay_with`, the function the `#[retry]` loop uses.
+//! taken from `steadfast::Policy::delay_with`, the function the `#[retry]` loop uses.
 //!
 //! Kept free of I/O so that `tests/storm.rs` can include it and check it.
 
@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use tenacious::{Jitter, Policy};
+use steadfast::{Jitter, Policy};
 
 /// Brooker's `base` and `cap`.
 pub const BASE: Duration = Duration::from_millis(5);

@@ -92,7 +92,7 @@ pub(crate) const KEYS: &[Key] = &[
     Key { name: THROTTLE, kind: Kind::Guard, example: "throttle = API_LIMIT" },
     Key { name: BREAKER, kind: Kind::Guard, example: "breaker = API_BREAKER" },
     Key { name: BUDGET, kind: Kind::Guard, example: "budget = RETRY_BUDGET" },
-    Key { name: CRATE, kind: Kind::CratePath, example: "crate = \"::my_facade::tenacious\"" },
+    Key { name: CRATE, kind: Kind::CratePath, example: "crate = \"::my_facade::steadfast\"" },
 ];
 
 /// Names users bring from tenacity, backon and friends, with the key that does the job.
@@ -394,7 +394,7 @@ fn parse_value(input: ParseStream<'_>, key: &'static Key) -> Result<Value, Value
             let path = lit.parse::<syn::Path>().map_err(|_| {
                 syn::Error::new(
                     lit.span(),
-                    format!("`crate` must name a path, e.g. `crate = \"::tenacious\"`; `{}` is not one", lit.value()),
+                    format!("`crate` must name a path, e.g. `crate = \"::steadfast\"`; `{}` is not one", lit.value()),
                 )
             })?;
             Value::CratePath(path)

@@ -74,7 +74,7 @@ struct Parts {
 fn generate(args: &Args, mut func: RetryFn) -> TokenStream {
     let krate = match args.get(attr::CRATE).map(|arg| &arg.value) {
         Some(Value::CratePath(path)) => path.to_token_stream(),
-        _ => quote!(::tenacious),
+        _ => quote!(::steadfast),
     };
     let parts = Parts { rt: quote!(#krate::__private), policy: policy(args, &quote!(#krate::__private)) };
     let Body::Block { brace, inner, stmts } = std::mem::replace(
@@ -179,7 +179,7 @@ fn retry_loop(
         "__retry",
     ]
     .map(local);
-    let policy_name = Ident::new("__TENACIOUS_POLICY", Span::call_site());
+    let policy_name = Ident::new("__STEADFAST_POLICY", Span::call_site());
     let mut erased = ret.clone();
     EraseImplTrait.visit_type_mut(&mut erased);
 
@@ -281,8 +281,8 @@ fn retry_loop(
         let level = Ident::new(&level.to_uppercase(), Span::call_site());
         (
             quote!(#rt::events!(#level, #name);),
-            quote!(__tenacious_retrying(#attempt, #policy_name.max_attempts(), #delay, #rt::describe_error!(#outcome.err()));),
-            quote!(__tenacious_gave_up(#attempt, #rt::describe_error!(#outcome.err()));),
+            quote!(__steadfast_retrying(#attempt, #policy_name.max_attempts(), #delay, #rt::describe_error!(#outcome.err()));),
+            quote!(__steadfast_gave_up(#attempt, #rt::describe_error!(#outcome.err()));),
         )
     };
 
@@ -352,7 +352,7 @@ fn error_condition(args: &Args, rt: &TokenStream, err: &Ident) -> TokenStream {
     let matches_any = |name: &str| -> Option<TokenStream> {
         let arg = args.get(name)?;
         let types = args.types(name);
-        let view = quote_spanned!(attr::arg_span(arg)=> #err.__tenacious_dyn_error());
+        let view = quote_spanned!(attr::arg_span(arg)=> #err.__steadfast_dyn_error());
         let tests = types.iter().map(|ty| {
             let caused_by = respan(quote!(#rt::caused_by), ty.span());
             quote_spanned!(ty.span()=> #caused_by::<#ty>(#chain))

@@ -1,7 +1,7 @@
 //! The macro never panics: random and mutated token streams, fed to the argument parser
 //! and to the whole expansion, give a config or an error.
 //!
-//! CI runs a bounded number of cases; `TENACIOUS_FUZZ_CASES=200000 cargo test -p
+//! CI runs a bounded number of cases; `STEADFAST_FUZZ_CASES=200000 cargo test -p
 //! retry-macros --release fuzz` runs a longer campaign.
 
 use std::str::FromStr;
@@ -19,7 +19,7 @@ const WORDS: &[&str] = &[
     "=", "==", ",", "|", "||", ":", "::", "-", ".", "..", "<", ">", "->", "=>", "!", "#", "@", "&", "*", "?", ";", "(",
     ")", "[", "]", "{", "}", "0", "1", "-1", "3", "4294967296", "99999999999999999999999999999999999999999", "2.5",
     "1e309", "0.0", "5u8", "\"2s\"", "\"\"", "\"2x\"", "\"-1s\"", "\"1.2.3s\"", "\"s\"", "\"99999999999999999999h\"",
-    "\"1m30s\"", "\"exp\"", "\"expo\"", "\"full\"", "\"none\"", "\"off\"", "\"::tenacious\"", "\"not a path\"",
+    "\"1m30s\"", "\"exp\"", "\"expo\"", "\"full\"", "\"none\"", "\"off\"", "\"::steadfast\"", "\"not a path\"",
     "true", "'a'", "b\"x\"", "E", "std", "io", "Error", "Box", "dyn", "impl", "fn", "move", "async", "self", "Self",
     "e", "x", "_", "'static", "r#type", "Vec", "u8", "String",
 ];
@@ -29,7 +29,7 @@ const SEEDS: &[&str] = &[
     "attempts = 5, backoff = \"exp\", min = \"2s\", max = \"60s\", on = E",
     "backoff = \"linear\", base = \"1s\", step = \"500ms\", max = \"10s\", jitter = \"none\"",
     "when = |e: &E| e.is_transient(), if_ok = |v| v.is_empty(), retry_after = hint, notify = note",
-    "timeout = \"1s\", deadline = \"1m\", log = \"off\", unless = A | B<C>, crate = \"::tenacious\"",
+    "timeout = \"1s\", deadline = \"1m\", log = \"off\", unless = A | B<C>, crate = \"::steadfast\"",
     "throttle = LIMIT, breaker = crate::BREAKER, budget = self::BUDGET, factor = 1.5",
 ];
 
@@ -72,7 +72,7 @@ fn mutated() -> impl Strategy<Value = String> {
 }
 
 fn cases() -> u32 {
-    std::env::var("TENACIOUS_FUZZ_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(3000)
+    std::env::var("STEADFAST_FUZZ_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(3000)
 }
 
 proptest! {

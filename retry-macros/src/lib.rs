@@ -1,5 +1,5 @@
-//! The `#[retry]` attribute of [`tenacious`](https://docs.rs/tenacious). Depend on
-//! `tenacious`, which re-exports it together with the runtime it expands to.
+//! The `#[retry]` attribute of [`steadfast`](https://docs.rs/steadfast). Depend on
+//! `steadfast`, which re-exports it together with the runtime it expands to.
 
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 #![forbid(unsafe_code)]

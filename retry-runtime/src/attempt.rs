@@ -6,7 +6,7 @@ use std::time::Duration;
 /// A failed attempt about to be retried, as passed to `notify`.
 ///
 /// ```
-/// fn report(a: &tenacious::Attempt<'_, std::io::Error>) {
+/// fn report(a: &steadfast::Attempt<'_, std::io::Error>) {
 ///     if let Some(e) = a.error() {
 ///         eprintln!("attempt {} failed ({e}); retrying in {:?}", a.attempt(), a.delay());
 ///     }

@@ -19,8 +19,8 @@ const MAX_CHAIN: usize = 1024;
 /// ```
 /// use std::io;
 /// let err: Box<dyn std::error::Error + Send + Sync> = Box::new(io::Error::other("reset"));
-/// assert!(tenacious::caused_by::<io::Error>(err.as_ref()));
-/// assert!(!tenacious::caused_by::<std::fmt::Error>(err.as_ref()));
+/// assert!(steadfast::caused_by::<io::Error>(err.as_ref()));
+/// assert!(!steadfast::caused_by::<std::fmt::Error>(err.as_ref()));
 /// ```
 pub fn caused_by<T: Error + 'static>(err: &(dyn Error + 'static)) -> bool {
     let mut current = Some(err);
@@ -43,11 +43,11 @@ pub fn caused_by<T: Error + 'static>(err: &(dyn Error + 'static)) -> bool {
 )]
 pub trait ErrorChain {
     #[doc(hidden)]
-    fn __tenacious_dyn_error(&self) -> &(dyn Error + 'static);
+    fn __steadfast_dyn_error(&self) -> &(dyn Error + 'static);
 }
 
 impl<E: Error + 'static> ErrorChain for E {
-    fn __tenacious_dyn_error(&self) -> &(dyn Error + 'static) {
+    fn __steadfast_dyn_error(&self) -> &(dyn Error + 'static) {
         self
     }
 }
@@ -55,7 +55,7 @@ impl<E: Error + 'static> ErrorChain for E {
 macro_rules! dyn_error_chain {
     ($($ty:ty),*) => {$(
         impl ErrorChain for $ty {
-            fn __tenacious_dyn_error(&self) -> &(dyn Error + 'static) {
+            fn __steadfast_dyn_error(&self) -> &(dyn Error + 'static) {
                 self
             }
         }
@@ -88,33 +88,33 @@ impl fmt::Display for ErrorField<'_> {
 
 #[doc(hidden)]
 pub trait DescribeDisplay<'a> {
-    fn __tenacious_describe(&self) -> Option<ErrorField<'a>>;
+    fn __steadfast_describe(&self) -> Option<ErrorField<'a>>;
 }
 
 impl<'a, E: fmt::Display> DescribeDisplay<'a> for &&Describe<'a, E> {
-    fn __tenacious_describe(&self) -> Option<ErrorField<'a>> {
+    fn __steadfast_describe(&self) -> Option<ErrorField<'a>> {
         Some(ErrorField::Display(self.0))
     }
 }
 
 #[doc(hidden)]
 pub trait DescribeDebug<'a> {
-    fn __tenacious_describe(&self) -> Option<ErrorField<'a>>;
+    fn __steadfast_describe(&self) -> Option<ErrorField<'a>>;
 }
 
 impl<'a, E: fmt::Debug> DescribeDebug<'a> for &Describe<'a, E> {
-    fn __tenacious_describe(&self) -> Option<ErrorField<'a>> {
+    fn __steadfast_describe(&self) -> Option<ErrorField<'a>> {
         Some(ErrorField::Debug(self.0))
     }
 }
 
 #[doc(hidden)]
 pub trait DescribeNothing<'a> {
-    fn __tenacious_describe(&self) -> Option<ErrorField<'a>>;
+    fn __steadfast_describe(&self) -> Option<ErrorField<'a>>;
 }
 
 impl<'a, E> DescribeNothing<'a> for Describe<'a, E> {
-    fn __tenacious_describe(&self) -> Option<ErrorField<'a>> {
+    fn __steadfast_describe(&self) -> Option<ErrorField<'a>> {
         None
     }
 }
@@ -140,17 +140,17 @@ mod tests {
     #[test]
     fn walks_the_source_chain() {
         let e = Outer(io::Error::other("inner"));
-        assert!(caused_by::<Outer>(e.__tenacious_dyn_error()));
-        assert!(caused_by::<io::Error>(e.__tenacious_dyn_error()));
-        assert!(!caused_by::<fmt::Error>(e.__tenacious_dyn_error()));
+        assert!(caused_by::<Outer>(e.__steadfast_dyn_error()));
+        assert!(caused_by::<io::Error>(e.__steadfast_dyn_error()));
+        assert!(!caused_by::<fmt::Error>(e.__steadfast_dyn_error()));
     }
 
     #[test]
     fn boxed_errors_deref_to_their_chain() {
         let e: Box<dyn Error + Send + Sync> = Box::new(Outer(io::Error::other("inner")));
-        assert!(caused_by::<io::Error>(e.__tenacious_dyn_error()));
+        assert!(caused_by::<io::Error>(e.__steadfast_dyn_error()));
         let e: Box<dyn Error> = Box::new(fmt::Error);
-        assert!(caused_by::<fmt::Error>(e.__tenacious_dyn_error()));
+        assert!(caused_by::<fmt::Error>(e.__steadfast_dyn_error()));
     }
 
     #[test]
@@ -160,8 +160,8 @@ mod tests {
         struct OnlyDebug;
         struct Neither;
         let shown = |f: Option<ErrorField<'_>>| f.map(|f| f.to_string());
-        assert_eq!(shown((&&&Describe(&Outer(io::Error::other("x")))).__tenacious_describe()), Some("outer".into()));
-        assert_eq!(shown((&&&Describe(&OnlyDebug)).__tenacious_describe()), Some("OnlyDebug".into()));
-        assert_eq!(shown((&&&Describe(&Neither)).__tenacious_describe()), None);
+        assert_eq!(shown((&&&Describe(&Outer(io::Error::other("x")))).__steadfast_describe()), Some("outer".into()));
+        assert_eq!(shown((&&&Describe(&OnlyDebug)).__steadfast_describe()), Some("OnlyDebug".into()));
+        assert_eq!(shown((&&&Describe(&Neither)).__steadfast_describe()), None);
     }
 }

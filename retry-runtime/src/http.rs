@@ -4,7 +4,7 @@
 //! ```
 //! use std::time::Duration;
 //! use http::{HeaderMap, StatusCode};
-//! use tenacious::http::{retry_after, should_retry};
+//! use steadfast::http::{retry_after, should_retry};
 //!
 //! let mut headers = HeaderMap::new();
 //! headers.insert("retry-after", "2".parse().unwrap());
@@ -42,8 +42,8 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 ///
 /// ```
 /// use http::StatusCode;
-/// assert!(tenacious::http::is_transient(StatusCode::SERVICE_UNAVAILABLE));
-/// assert!(!tenacious::http::is_transient(StatusCode::UNAUTHORIZED));
+/// assert!(steadfast::http::is_transient(StatusCode::SERVICE_UNAVAILABLE));
+/// assert!(!steadfast::http::is_transient(StatusCode::UNAUTHORIZED));
 /// ```
 pub fn is_transient(status: StatusCode) -> bool {
     matches!(status.as_u16(), 408 | 409 | 429 | 500..=599)
@@ -57,7 +57,7 @@ pub fn is_transient(status: StatusCode) -> bool {
 ///
 /// let mut headers = HeaderMap::new();
 /// headers.insert("x-should-retry", "true".parse().unwrap());
-/// assert!(tenacious::http::should_retry(StatusCode::BAD_REQUEST, &headers));
+/// assert!(steadfast::http::should_retry(StatusCode::BAD_REQUEST, &headers));
 /// ```
 pub fn should_retry(status: StatusCode, headers: &HeaderMap) -> bool {
     let says = headers.get("x-should-retry").and_then(|v| v.to_str().ok()).map(str::trim);
@@ -88,9 +88,9 @@ pub fn should_retry(status: StatusCode, headers: &HeaderMap) -> bool {
 ///
 /// let mut headers = HeaderMap::new();
 /// headers.insert("retry-after", "Fri, 31 Dec 1999 23:59:59 GMT".parse().unwrap());
-/// assert_eq!(tenacious::http::retry_after(&headers), None); // long past
+/// assert_eq!(steadfast::http::retry_after(&headers), None); // long past
 /// headers.insert("retry-after-ms", "1500.5".parse().unwrap());
-/// assert_eq!(tenacious::http::retry_after(&headers), Some(Duration::from_micros(1_500_500)));
+/// assert_eq!(steadfast::http::retry_after(&headers), Some(Duration::from_micros(1_500_500)));
 /// ```
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     retry_after_at(headers, SystemTime::now)

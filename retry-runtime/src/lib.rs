@@ -1,10 +1,10 @@
-//! The runtime of [`tenacious`](https://docs.rs/tenacious): policies, delay computation,
-//! error classification, retry state and events. Depend on `tenacious`, which re-exports
+//! The runtime of [`steadfast`](https://docs.rs/steadfast): policies, delay computation,
+//! error classification, retry state and events. Depend on `steadfast`, which re-exports
 //! everything here together with the `#[retry]` attribute.
 //!
 //! ```
 //! use std::time::Duration;
-//! use tenacious::Policy;
+//! use steadfast::Policy;
 //!
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)]
 //! # async fn main() {

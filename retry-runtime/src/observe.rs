@@ -3,7 +3,7 @@
 //! Fields are fixed: `fn`, `attempt`, `attempts`, `delay_ms`, `error` (Display where the
 //! error has it, else Debug, else omitted). Argument values are never recorded: they carry
 //! API keys. `#[retry]` emits its events through [`__retry_event!`](crate::__retry_event)
-//! so that their target is the function's own module; the builder's target is `tenacious`.
+//! so that their target is the function's own module; the builder's target is `steadfast`.
 
 use std::fmt;
 use std::time::Duration;
@@ -35,11 +35,11 @@ pub fn millis(delay: Duration) -> u64 {
 macro_rules! at_level {
     ($log:expr, $($event:tt)*) => {
         match $log {
-            Log::Error => tracing::event!(target: "tenacious", tracing::Level::ERROR, $($event)*),
-            Log::Warn => tracing::event!(target: "tenacious", tracing::Level::WARN, $($event)*),
-            Log::Info => tracing::event!(target: "tenacious", tracing::Level::INFO, $($event)*),
-            Log::Debug => tracing::event!(target: "tenacious", tracing::Level::DEBUG, $($event)*),
-            Log::Trace => tracing::event!(target: "tenacious", tracing::Level::TRACE, $($event)*),
+            Log::Error => tracing::event!(target: "steadfast", tracing::Level::ERROR, $($event)*),
+            Log::Warn => tracing::event!(target: "steadfast", tracing::Level::WARN, $($event)*),
+            Log::Info => tracing::event!(target: "steadfast", tracing::Level::INFO, $($event)*),
+            Log::Debug => tracing::event!(target: "steadfast", tracing::Level::DEBUG, $($event)*),
+            Log::Trace => tracing::event!(target: "steadfast", tracing::Level::TRACE, $($event)*),
             Log::Off => {}
         }
     };
@@ -85,7 +85,7 @@ macro_rules! __retry_events {
     ($level:ident, $name:expr) => {
         #[cold]
         #[inline(never)]
-        fn __tenacious_retrying(
+        fn __steadfast_retrying(
             attempt: u32,
             attempts: u32,
             delay: ::core::time::Duration,
@@ -104,7 +104,7 @@ macro_rules! __retry_events {
 
         #[cold]
         #[inline(never)]
-        fn __tenacious_gave_up(attempts: u32, error: ::core::option::Option<$crate::__private::ErrorField<'_>>) {
+        fn __steadfast_gave_up(attempts: u32, error: ::core::option::Option<$crate::__private::ErrorField<'_>>) {
             $crate::__private::tracing::event!(
                 $crate::__private::tracing::Level::$level,
                 "fn" = $name,
@@ -124,6 +124,6 @@ macro_rules! __describe_error {
     ($error:expr) => {{
         #[allow(unused_imports)]
         use $crate::__private::{DescribeDebug as _, DescribeDisplay as _, DescribeNothing as _};
-        $error.and_then(|e| (&&&$crate::__private::Describe(e)).__tenacious_describe())
+        $error.and_then(|e| (&&&$crate::__private::Describe(e)).__steadfast_describe())
     }};
 }

@@ -42,7 +42,7 @@ pub enum Jitter {
 ///
 /// ```
 /// use std::time::Duration;
-/// use tenacious::{Jitter, Policy};
+/// use steadfast::{Jitter, Policy};
 ///
 /// const POLICY: Policy = Policy::exponential(Duration::from_secs(2), Duration::from_secs(60))
 ///     .attempts(5)

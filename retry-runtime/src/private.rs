@@ -77,9 +77,9 @@ where
 
 /// `From<Elapsed>`, under a name whose error says what `timeout` needs.
 #[diagnostic::on_unimplemented(
-    message = "`timeout` needs `{Self}: From<tenacious::Elapsed>` to report an attempt that timed out",
-    label = "`{Self}` cannot be made from `tenacious::Elapsed`",
-    note = "add `impl From<tenacious::Elapsed> for {Self}` (e.g. a `TimedOut` variant), or remove `timeout`"
+    message = "`timeout` needs `{Self}: From<steadfast::Elapsed>` to report an attempt that timed out",
+    label = "`{Self}` cannot be made from `steadfast::Elapsed`",
+    note = "add `impl From<steadfast::Elapsed> for {Self}` (e.g. a `TimedOut` variant), or remove `timeout`"
 )]
 pub trait FromElapsed {
     /// The caller's error for a timed-out attempt.

@@ -101,7 +101,7 @@ impl<E> Notify<E> for Silent {
 ///
 /// ```
 /// use std::time::Duration;
-/// use tenacious::Policy;
+/// use steadfast::Policy;
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {

@@ -6,7 +6,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use tenacious::{retry, testing};
+//! use steadfast::{retry, testing};
 //!
 //! #[retry(attempts = 3, min = "1s", max = "10s", jitter = "none")]
 //! async fn always_fails() -> Result<(), std::io::Error> {

@@ -28,7 +28,7 @@ const SCALE: u64 = 1000;
 /// [`FailMode::Closed`] it refuses every retry (first attempts are never refused).
 ///
 /// ```no_run
-/// use tenacious::distributed::{Budget, Redis};
+/// use steadfast::distributed::{Budget, Redis};
 ///
 /// # async fn upload(_: u32) -> Result<(), std::io::Error> { Ok(()) }
 /// async fn upload_with_retries(retries: &Budget, chunk: u32) -> Result<(), std::io::Error> {

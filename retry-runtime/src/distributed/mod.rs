@@ -3,7 +3,7 @@
 //!
 //! ```no_run
 //! use std::sync::LazyLock;
-//! use tenacious::distributed::{Redis, Throttle};
+//! use steadfast::distributed::{Redis, Throttle};
 //!
 //! static REDIS: LazyLock<Redis> =
 //!     LazyLock::new(|| Redis::open("redis://127.0.0.1:6379/").expect("a valid url"));
@@ -22,8 +22,8 @@
 //! }
 //! ```
 //!
-//! Each guard is one key on the server, `tenacious:{name}:throttle` or
-//! `tenacious:{name}:budget` (the prefix is [`Redis::prefix`]), changed by one Lua script
+//! Each guard is one key on the server, `steadfast:{name}:throttle` or
+//! `steadfast:{name}:budget` (the prefix is [`Redis::prefix`]), changed by one Lua script
 //! per call, so every process that names the same key shares one limit. The throttle is
 //! GCRA, the budget gRPC's retry throttling (proposal A6), as in the in-process
 //! [`crate::Throttle`] and [`crate::Budget`].
@@ -31,7 +31,7 @@
 //! # Time
 //!
 //! The throttle's schedule is kept on the Redis server's clock (`TIME`), the one place in
-//! tenacious that does not read tokio's: the processes of a fleet run on machines whose
+//! steadfast that does not read tokio's: the processes of a fleet run on machines whose
 //! clocks disagree, and a schedule shared through one key needs one clock. The waits
 //! between permits are tokio timers of the length the server names. So a distributed guard
 //! needs real time: under a paused test clock, tokio would fire the per-call timeout at
@@ -49,7 +49,7 @@
 //!
 //! - [`FailMode::Open`] (the default): the guard acts as its in-process twin, with the same
 //!   settings unless told otherwise ([`Throttle::local`]), and logs at `warn` (target
-//!   `tenacious::distributed`). Each process then keeps its own limit, so the fleet as a
+//!   `steadfast::distributed`). Each process then keeps its own limit, so the fleet as a
 //!   whole may go faster than the shared one.
 //! - [`FailMode::Closed`]: the throttle refuses the permit with [`Unavailable`] (convert it
 //!   into your error with `From`); the budget refuses retries (the call's own error is
@@ -79,7 +79,7 @@ pub use throttle::Throttle;
 pub use redis;
 
 /// Where log events of the distributed guards go.
-const TARGET: &str = "tenacious::distributed";
+const TARGET: &str = "steadfast::distributed";
 
 /// What a distributed guard does while Redis is unreachable, slow or failing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -100,13 +100,13 @@ pub enum FailMode {
 ///
 /// ```
 /// use std::time::Duration;
-/// use tenacious::distributed::Redis;
+/// use steadfast::distributed::Redis;
 ///
 /// let redis = Redis::open("redis://127.0.0.1:6379/")?
 ///     .timeout(Duration::from_millis(50))
 ///     .prefix("billing");
 /// assert_eq!(redis.key("openai", "throttle"), "billing:openai:throttle");
-/// # Ok::<(), tenacious::distributed::redis::RedisError>(())
+/// # Ok::<(), steadfast::distributed::redis::RedisError>(())
 /// ```
 #[derive(Clone)]
 pub struct Redis {
@@ -153,7 +153,7 @@ impl Redis {
         self
     }
 
-    /// The first part of every key (`tenacious` by default).
+    /// The first part of every key (`steadfast` by default).
     pub fn prefix(mut self, prefix: &str) -> Self {
         self.prefix = prefix.into();
         self
@@ -275,7 +275,7 @@ impl From<redis::Client> for Redis {
             shared: Arc::new(Shared { client, state: Mutex::default() }),
             timeout: Duration::from_millis(100),
             recheck: Duration::from_secs(1),
-            prefix: "tenacious".into(),
+            prefix: "steadfast".into(),
         }
     }
 }
@@ -297,7 +297,7 @@ impl fmt::Debug for Redis {
 /// distributed reports it through `E: From<Unavailable>`.
 ///
 /// ```
-/// use tenacious::distributed::Unavailable;
+/// use steadfast::distributed::Unavailable;
 ///
 /// #[derive(Debug)]
 /// enum ApiError {

@@ -25,7 +25,7 @@ static GCRA: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("throt
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use tenacious::distributed::{FailMode, Redis, Throttle, Unavailable};
+/// use steadfast::distributed::{FailMode, Redis, Throttle, Unavailable};
 ///
 /// #[derive(Debug)]
 /// enum ApiError {

@@ -51,7 +51,7 @@ pub enum BreakerState {
 ///
 /// ```
 /// use std::time::Duration;
-/// use tenacious::{retry, Breaker, BreakerState, Open};
+/// use steadfast::{retry, Breaker, BreakerState, Open};
 ///
 /// static PAYMENTS: Breaker = Breaker::new(3, Duration::from_secs(30));
 ///
@@ -91,7 +91,7 @@ pub enum BreakerState {
 ///
 /// ```
 /// use std::time::Duration;
-/// use tenacious::{Breaker, Open};
+/// use steadfast::{Breaker, Open};
 ///
 /// static FEED: Breaker = Breaker::new(5, Duration::from_secs(10)).probes(2).named("feed");
 ///
@@ -247,7 +247,7 @@ impl Breaker {
                 Ok(_) => {
                     if phase(word) == OPEN {
                         tracing::info!(
-                            target: "tenacious::breaker",
+                            target: "steadfast::breaker",
                             breaker = self.name,
                             probes = self.probes,
                             "circuit breaker half-open: letting probes through"
@@ -285,7 +285,7 @@ impl Breaker {
                 Ok(_) => {
                     if phase(word) == HALF_OPEN {
                         tracing::info!(
-                            target: "tenacious::breaker",
+                            target: "steadfast::breaker",
                             breaker = self.name,
                             "circuit breaker closed: a probe succeeded"
                         );
@@ -325,14 +325,14 @@ impl Breaker {
         let cooldown_ms = u64::try_from(self.cooldown.as_millis()).unwrap_or(u64::MAX);
         if probe_failed {
             tracing::warn!(
-                target: "tenacious::breaker",
+                target: "steadfast::breaker",
                 breaker = self.name,
                 cooldown_ms,
                 "circuit breaker re-opened: a probe failed"
             );
         } else {
             tracing::warn!(
-                target: "tenacious::breaker",
+                target: "steadfast::breaker",
                 breaker = self.name,
                 failures = self.failures,
                 cooldown_ms,

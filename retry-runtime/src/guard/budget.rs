@@ -23,7 +23,7 @@ const SCALE: u64 = 1000;
 /// `N + max_tokens / 2` attempts whatever `attempts` says.
 ///
 /// ```
-/// use tenacious::{retry, Budget};
+/// use steadfast::{retry, Budget};
 ///
 /// static RETRIES: Budget = Budget::new(10, 0.1);
 ///
@@ -45,7 +45,7 @@ const SCALE: u64 = 1000;
 /// On its own, e.g. in a hand-written loop over a stream of work:
 ///
 /// ```
-/// use tenacious::Budget;
+/// use steadfast::Budget;
 ///
 /// static RETRIES: Budget = Budget::new(10, 0.1);
 ///

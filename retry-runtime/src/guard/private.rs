@@ -35,9 +35,9 @@ pub fn turned_away<R: RetryOutput<Err = E>, E>(error: E) -> R {
 
 /// `From<Open>`, under a name whose error says what `breaker` needs.
 #[diagnostic::on_unimplemented(
-    message = "`breaker` needs `{Self}: From<tenacious::Open>` to report a call that an open breaker turned away",
-    label = "`{Self}` cannot be made from `tenacious::Open`",
-    note = "add `impl From<tenacious::Open> for {Self}` (e.g. an `Unavailable` variant), or remove `breaker`"
+    message = "`breaker` needs `{Self}: From<steadfast::Open>` to report a call that an open breaker turned away",
+    label = "`{Self}` cannot be made from `steadfast::Open`",
+    note = "add `impl From<steadfast::Open> for {Self}` (e.g. an `Unavailable` variant), or remove `breaker`"
 )]
 pub trait FromOpen {
     /// The caller's error for a call turned away.
@@ -65,9 +65,9 @@ pub fn budget_record<G: AsGuard<Budget> + ?Sized>(guard: &G, is_ok: bool, retry:
 /// fleet through Redis (whose permit can be refused when Redis is down and the throttle
 /// fails closed).
 #[diagnostic::on_unimplemented(
-    message = "expected a `tenacious::Throttle`, found `{Self}`",
+    message = "expected a `steadfast::Throttle`, found `{Self}`",
     label = "not a throttle",
-    note = "name a `static` holding a `tenacious::Throttle`, or a `LazyLock` of one (or of a `tenacious::distributed::Throttle`)"
+    note = "name a `static` holding a `steadfast::Throttle`, or a `LazyLock` of one (or of a `steadfast::distributed::Throttle`)"
 )]
 pub trait AsyncThrottle {
     /// Why a permit can be refused: never, in process.
@@ -148,9 +148,9 @@ impl<E: From<crate::distributed::Unavailable>> Refusal<E> for crate::distributed
 
 /// A budget the `budget` key of an `async fn` accepts: in-process, or shared through Redis.
 #[diagnostic::on_unimplemented(
-    message = "expected a `tenacious::Budget`, found `{Self}`",
+    message = "expected a `steadfast::Budget`, found `{Self}`",
     label = "not a retry budget",
-    note = "name a `static` holding a `tenacious::Budget`, or a `LazyLock` of one (or of a `tenacious::distributed::Budget`)"
+    note = "name a `static` holding a `steadfast::Budget`, or a `LazyLock` of one (or of a `steadfast::distributed::Budget`)"
 )]
 pub trait AsyncBudget {
     /// Reports a classified attempt; whether a retry may still happen.

@@ -28,7 +28,7 @@ type Limiter = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<T
 ///
 /// ```
 /// use std::time::Duration;
-/// use tenacious::{retry, Throttle};
+/// use steadfast::{retry, Throttle};
 ///
 /// // The API allows 2 requests a second; every function that names the throttle shares it.
 /// static API_LIMIT: Throttle = Throttle::per_second(2);
@@ -52,7 +52,7 @@ type Limiter = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<T
 /// On its own, without the attribute, e.g. in front of each item of a stream:
 ///
 /// ```
-/// use tenacious::Throttle;
+/// use steadfast::Throttle;
 ///
 /// static SENDS: Throttle = Throttle::per_minute(600).burst(10);
 ///
@@ -70,7 +70,7 @@ type Limiter = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<T
 ///
 /// ```
 /// use std::sync::LazyLock;
-/// use tenacious::{retry, Throttle};
+/// use steadfast::{retry, Throttle};
 ///
 /// static LIMIT: LazyLock<Throttle> = LazyLock::new(|| {
 ///     let per_second = std::env::var("RATE").ok().and_then(|r| r.parse().ok()).unwrap_or(20);

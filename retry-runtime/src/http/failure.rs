@@ -16,13 +16,13 @@ const MAX_BODY: usize = 4096;
 /// error status (with the response's headers and the start of its body), an attempt cut
 /// by `timeout`, or a call an open breaker turned away.
 ///
-/// `?` converts a `reqwest::Error`, `timeout = "…"` a [`tenacious::Elapsed`](Elapsed) and
-/// `breaker = …` a [`tenacious::Open`](Open), so a client method can return
+/// `?` converts a `reqwest::Error`, `timeout = "…"` a [`steadfast::Elapsed`](Elapsed) and
+/// `breaker = …` a [`steadfast::Open`](Open), so a client method can return
 /// `Result<T, Failure>` and name [`Failure::is_transient`] and [`Failure::retry_after`] in
 /// its attribute:
 ///
 /// ```no_run
-/// use tenacious::{http::{self, Failure}, retry};
+/// use steadfast::{http::{self, Failure}, retry};
 ///
 /// #[retry(attempts = 4, min = "500ms", max = "8s", timeout = "60s",
 ///         when = Failure::is_transient, retry_after = Failure::retry_after)]
@@ -150,8 +150,8 @@ impl From<Open> for Failure {
 /// a status below 400, else a [`Failure`] (reading at most 4 KiB of the body).
 ///
 /// ```no_run
-/// # async fn f(client: reqwest::Client) -> Result<(), tenacious::http::Failure> {
-/// let response = tenacious::http::error_for_status(client.get("http://127.0.0.1:8080/").send().await?).await?;
+/// # async fn f(client: reqwest::Client) -> Result<(), steadfast::http::Failure> {
+/// let response = steadfast::http::error_for_status(client.get("http://127.0.0.1:8080/").send().await?).await?;
 /// # let _ = response; Ok(()) }
 /// ```
 pub async fn error_for_status(mut response: reqwest::Response) -> Result<reqwest::Response, Failure> {
@@ -181,7 +181,7 @@ pub async fn error_for_status(mut response: reqwest::Response) -> Result<reqwest
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
 /// let err = reqwest::Client::new().get("not a url").send().await.unwrap_err();
-/// assert!(!tenacious::http::is_transient_error(&err)); // a builder error
+/// assert!(!steadfast::http::is_transient_error(&err)); // a builder error
 /// # }
 /// ```
 pub fn is_transient_error(e: &reqwest::Error) -> bool {

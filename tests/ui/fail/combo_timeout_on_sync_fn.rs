@@ -1,4 +1,4 @@
-use tenacious::retry;
+use steadfast::retry;
 
 #[derive(Debug)]
 struct E;
@@ -11,8 +11,8 @@ impl std::fmt::Display for E {
 
 impl std::error::Error for E {}
 
-impl From<tenacious::Elapsed> for E {
-    fn from(_: tenacious::Elapsed) -> Self {
+impl From<steadfast::Elapsed> for E {
+    fn from(_: steadfast::Elapsed) -> Self {
         E
     }
 }

@@ -1,5 +1,5 @@
 use std::time::Duration;
-use tenacious::{retry, Breaker};
+use steadfast::{retry, Breaker};
 
 #[derive(Debug)]
 struct E;

@@ -1,5 +1,5 @@
 use std::time::Duration;
-use tenacious::{retry, Breaker, Budget};
+use steadfast::{retry, Breaker, Budget};
 
 static API_BREAKER: Breaker = Breaker::new(5, Duration::from_secs(30));
 static RETRIES: Budget = Budget::new(10, 0.1);

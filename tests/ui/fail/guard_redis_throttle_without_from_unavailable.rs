@@ -1,7 +1,7 @@
 use std::sync::LazyLock;
 
-use tenacious::distributed::{Redis, Throttle};
-use tenacious::retry;
+use steadfast::distributed::{Redis, Throttle};
+use steadfast::retry;
 
 static REDIS: LazyLock<Redis> = LazyLock::new(|| Redis::open("redis://127.0.0.1:6379/").unwrap());
 static FLEET: LazyLock<Throttle> = LazyLock::new(|| Throttle::per_second(&REDIS, "api", 10));

@@ -1,5 +1,5 @@
 use std::time::Duration;
-use tenacious::{retry, Breaker, Open};
+use steadfast::{retry, Breaker, Open};
 
 #[derive(Debug)]
 struct E;

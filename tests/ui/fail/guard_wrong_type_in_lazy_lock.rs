@@ -1,5 +1,5 @@
 use std::sync::LazyLock;
-use tenacious::{retry, Budget, Open};
+use steadfast::{retry, Budget, Open};
 
 #[derive(Debug)]
 struct E;

@@ -1,4 +1,4 @@
-use tenacious::retry;
+use steadfast::retry;
 
 #[retry(attempts = 3)]
 extern "C" fn callback() -> Result<u32, ()> {

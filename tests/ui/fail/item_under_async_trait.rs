@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use tenacious::retry;
+use steadfast::retry;
 
 #[derive(Debug)]
 struct E;

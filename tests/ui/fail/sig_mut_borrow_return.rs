@@ -1,4 +1,4 @@
-use tenacious::retry;
+use steadfast::retry;
 
 #[derive(Debug)]
 struct E;

@@ -1,4 +1,4 @@
-use tenacious::retry;
+use steadfast::retry;
 
 #[retry(attempts = 3)]
 async fn fire_and_forget() {}

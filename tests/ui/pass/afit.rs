@@ -1,5 +1,5 @@
 use std::future::Future;
-use tenacious::retry;
+use steadfast::retry;
 
 #[derive(Debug)]
 struct E;

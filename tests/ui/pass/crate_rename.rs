@@ -1,7 +1,7 @@
-//! A crate that re-exports tenacious points the generated paths at its re-export.
+//! A crate that re-exports steadfast points the generated paths at its re-export.
 
 mod facade {
-    pub use tenacious as retrying;
+    pub use steadfast as retrying;
 }
 
 use facade::retrying::retry;
@@ -14,7 +14,7 @@ async fn call() -> Result<(), E> {
     Ok(())
 }
 
-extern crate tenacious as renamed;
+extern crate steadfast as renamed;
 
 #[renamed::retry(attempts = 2, min = "1ms", crate = "::renamed")]
 fn blocking() -> Result<(), E> {

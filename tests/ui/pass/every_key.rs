@@ -1,7 +1,7 @@
 //! Every key together, on an async fn.
 
 use std::time::Duration;
-use tenacious::retry;
+use steadfast::retry;
 
 #[derive(Debug)]
 enum E {
@@ -18,8 +18,8 @@ impl std::fmt::Display for E {
 
 impl std::error::Error for E {}
 
-impl From<tenacious::Elapsed> for E {
-    fn from(_: tenacious::Elapsed) -> Self {
+impl From<steadfast::Elapsed> for E {
+    fn from(_: steadfast::Elapsed) -> Self {
         E::TimedOut
     }
 }
@@ -44,7 +44,7 @@ fn hint(e: &E) -> Option<Duration> {
     if_ok = |v: &u32| *v == 0,
     retry_after = hint,
     log = "info",
-    notify = |a: &tenacious::Attempt<'_, E>| println!("{}", a.attempt()),
+    notify = |a: &steadfast::Attempt<'_, E>| println!("{}", a.attempt()),
 )]
 async fn everything(n: u32) -> Result<u32, E> {
     Ok(n)

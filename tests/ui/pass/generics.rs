@@ -1,5 +1,5 @@
 use std::fmt::Debug;
-use tenacious::retry;
+use steadfast::retry;
 
 #[derive(Debug)]
 struct E;

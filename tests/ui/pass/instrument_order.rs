@@ -1,6 +1,6 @@
 //! `#[retry]` above `#[tracing::instrument]`: one span around the whole loop.
 
-use tenacious::retry;
+use steadfast::retry;
 
 #[derive(Debug)]
 struct E;

@@ -2,7 +2,7 @@
 #![deny(warnings, rust_2018_idioms, unreachable_pub, missing_docs, unused_parens)]
 //! Generated code raises no lint of its own.
 
-use tenacious::retry;
+use steadfast::retry;
 
 /// An error.
 #[derive(Debug)]

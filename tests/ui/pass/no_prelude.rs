@@ -4,12 +4,12 @@
 #[derive(Debug)]
 struct E;
 
-#[::tenacious::retry(attempts = 3, min = "1ms", max = "1s", jitter = "equal", log = "warn")]
+#[::steadfast::retry(attempts = 3, min = "1ms", max = "1s", jitter = "equal", log = "warn")]
 async fn call(text: ::std::string::String) -> ::core::result::Result<usize, E> {
     ::core::result::Result::Ok(text.len())
 }
 
-#[::tenacious::retry(attempts = 3, min = "1ms")]
+#[::steadfast::retry(attempts = 3, min = "1ms")]
 fn blocking(n: u32) -> ::core::result::Result<u32, E> {
     ::core::result::Result::Ok(n)
 }

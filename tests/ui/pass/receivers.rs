@@ -1,5 +1,5 @@
 use std::sync::Arc;
-use tenacious::retry;
+use steadfast::retry;
 
 #[derive(Debug)]
 struct E;

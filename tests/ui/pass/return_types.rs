@@ -1,6 +1,6 @@
 use std::fmt::Display;
 use std::io;
-use tenacious::retry;
+use steadfast::retry;
 
 #[derive(Debug)]
 struct E;

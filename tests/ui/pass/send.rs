@@ -1,4 +1,4 @@
-use tenacious::retry;
+use steadfast::retry;
 
 #[derive(Debug)]
 struct E;
@@ -16,8 +16,8 @@ impl Client {
     }
 }
 
-impl From<tenacious::Elapsed> for E {
-    fn from(_: tenacious::Elapsed) -> Self {
+impl From<steadfast::Elapsed> for E {
+    fn from(_: steadfast::Elapsed) -> Self {
         E
     }
 }
