@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use proptest::prelude::*;
-use steadfast::{delay, undithered, Backoff, Jitter, Policy};
+use steadfast::{Backoff, Jitter, Policy};
 
 fn duration() -> impl Strategy<Value = Duration> {
     prop_oneof![
@@ -55,7 +55,7 @@ fn retry_number() -> impl Strategy<Value = u32> {
 /// The bounds every delay must respect, as the runtime reports them (in u64 nanoseconds).
 fn bounds(p: &Policy) -> (Duration, Duration) {
     let cap = Duration::from_nanos(u64::MAX);
-    (p.min_delay().min(cap), p.max_delay().min(cap))
+    (p.get_min().min(cap), p.get_max().min(cap))
 }
 
 proptest! {
@@ -63,7 +63,7 @@ proptest! {
 
     #[test]
     fn every_delay_lies_in_min_max(p in policy(), n in retry_number(), previous in duration(), draw in any::<u64>()) {
-        let d = delay(&p, n, previous, &mut |lo, hi| lo + draw % (hi - lo).saturating_add(1).max(1));
+        let d = p.delay_by(n, previous, |lo, hi| lo + draw % (hi - lo).saturating_add(1).max(1));
         if is_none(&p) {
             prop_assert_eq!(d, Duration::ZERO);
         } else {
@@ -77,7 +77,7 @@ proptest! {
         let (min, max) = bounds(&p);
         for draw in [u64::MIN, u64::MAX] {
             // A draw function that ignores its window must still be clamped.
-            let d = delay(&p, n, previous, &mut |_, _| draw);
+            let d = p.delay_by(n, previous, |_, _| draw);
             if !is_none(&p) {
                 prop_assert!(min <= d && d <= max);
             }
@@ -87,7 +87,7 @@ proptest! {
     #[test]
     fn undithered_delays_never_shrink(p in policy(), n in 1u32..u32::MAX) {
         let (min, max) = bounds(&p);
-        let (a, b) = (undithered(&p, n), undithered(&p, n + 1));
+        let (a, b) = (p.unjittered(n), p.unjittered(n + 1));
         if !is_none(&p) {
             prop_assert!(min <= a && a <= max);
             prop_assert!(a <= b, "{:?}: d({}) = {:?} > d({}) = {:?}", p, n, a, n + 1, b);

@@ -82,14 +82,18 @@ async fn one_event_per_sleep_and_one_on_giving_up() {
         assert_eq!(event.target, module_path!());
         assert_eq!(event.field("fn"), Some("generate"));
         assert_eq!(event.field("attempt"), Some(attempt));
-        assert_eq!(event.field("attempts"), Some("3"));
+        assert_eq!(event.field("max_attempts"), Some("3"));
         assert_eq!(event.field("delay_ms"), Some(delay));
+        assert_eq!(event.field("reason"), None);
         assert_eq!(event.field("error"), Some("429 too many requests"), "Display is preferred");
         assert_eq!(event.field("message"), Some("retrying"));
     }
     let gave_up = &seen[2];
+    assert_eq!(gave_up.level, Level::WARN);
     assert_eq!(gave_up.field("message"), Some("giving up"));
-    assert_eq!(gave_up.field("attempts"), Some("3"));
+    assert_eq!(gave_up.field("attempt"), Some("3"), "the attempt that ended the call");
+    assert_eq!(gave_up.field("max_attempts"), Some("3"));
+    assert_eq!(gave_up.field("reason"), Some("exhausted"));
     assert_eq!(gave_up.field("delay_ms"), None);
     let all = format!("{seen:?}");
     assert!(!all.contains("sk-secret-key"), "argument values are never recorded");
@@ -135,7 +139,13 @@ async fn not_retried() -> Result<(), Busy> {
 }
 
 #[tokio::test(start_paused = true)]
-async fn off_and_non_retried_errors_emit_nothing() {
+async fn off_emits_nothing_and_an_error_not_retried_one_debug_event() {
     assert!(capture(silent()).await.is_empty());
-    assert!(capture(not_retried()).await.is_empty(), "an error that is not retried is not a give-up");
+    let seen = capture(not_retried()).await;
+    assert_eq!(seen.len(), 1, "{seen:#?}");
+    assert_eq!(seen[0].level, Level::DEBUG, "an error that is not retried is not a give-up");
+    assert_eq!(seen[0].field("message"), Some("not retried"));
+    assert_eq!(seen[0].field("reason"), Some("not_retryable"));
+    assert_eq!(seen[0].field("attempt"), Some("1"));
+    assert_eq!(seen[0].field("error"), Some("429 too many requests"));
 }

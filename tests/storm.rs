@@ -58,8 +58,8 @@ fn a_point_depends_only_on_its_seed() {
 #[test]
 fn policies_match_the_blog_formulas() {
     let ms = Duration::from_millis;
-    let lowest = |p: &steadfast::Policy, n, prev| steadfast::delay(p, n, prev, &mut |lo, _| lo);
-    let highest = |p: &steadfast::Policy, n, prev| steadfast::delay(p, n, prev, &mut |_, hi| hi);
+    let lowest = |p: &steadfast::Policy, n, prev| p.delay_by(n, prev, |lo, _| lo);
+    let highest = |p: &steadfast::Policy, n, prev| p.delay_by(n, prev, |_, hi| hi);
     // min(cap, base * 2^attempt), attempt from 1
     let expo = |n: u32| (BASE * 2u32.pow(n)).min(CAP);
     for n in 1..=12 {

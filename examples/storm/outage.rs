@@ -112,12 +112,12 @@ pub fn run(policy: &Policy, budget: Option<&Budget>, load: Load, rng: &mut StdRn
             Call::Reply { client, ok: false } => {
                 let c = &mut callers[client];
                 let allowed = budget.is_none_or(Budget::record_failure);
-                if c.attempt < policy.max_attempts() && allowed {
+                if c.attempt < policy.get_attempts() && allowed {
                     c.previous = policy.delay_with(c.attempt, c.previous, rng);
                     c.attempt += 1;
                     queue.push(now + nanos(c.previous) + net.hop(rng), Call::Arrive { client });
                 } else {
-                    outcome.refused += u64::from(c.attempt < policy.max_attempts());
+                    outcome.refused += u64::from(c.attempt < policy.get_attempts());
                     queue.push(now + think, Call::Start { client });
                 }
             }

@@ -5,8 +5,7 @@
 
 use std::time::Duration;
 
-use proc_macro2::{Span, TokenStream, TokenTree};
-use quote::ToTokens as _;
+use proc_macro2::{TokenStream, TokenTree};
 use syn::ext::IdentExt;
 use syn::parse::discouraged::Speculative;
 use syn::parse::{ParseStream, Parser};
@@ -31,14 +30,48 @@ pub(crate) enum Kind {
     Types,
     /// A path to a function, or a closure.
     Hook,
-    /// A path to a `static` guard.
-    Guard,
+    /// An expression: a guard, a policy.
+    Expr,
+    /// A path to a type.
+    TypePath,
     /// A string literal holding a path.
     CratePath,
+    /// No value: the key alone.
+    Flag,
+}
+
+/// Every key, by name in [`KEYS`]; `config.rs` gives each its typed field.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Id {
+    Attempts,
+    Backoff,
+    Min,
+    Base,
+    Max,
+    Factor,
+    Step,
+    Jitter,
+    Deadline,
+    Timeout,
+    On,
+    Unless,
+    When,
+    IfOk,
+    RetryAfter,
+    Log,
+    Notify,
+    Throttle,
+    Breaker,
+    Budget,
+    Policy,
+    Timer,
+    Wrap,
+    Crate,
 }
 
 pub(crate) struct Key {
     pub(crate) name: &'static str,
+    pub(crate) id: Id,
     pub(crate) kind: Kind,
     /// Shown in "write e.g. …" help.
     pub(crate) example: &'static str,
@@ -48,77 +81,61 @@ pub(crate) const BACKOFFS: &[&str] = &["exp", "fixed", "linear", "fibonacci", "n
 pub(crate) const JITTERS: &[&str] = &["full", "equal", "decorrelated", "none"];
 pub(crate) const LOGS: &[&str] = &["error", "warn", "info", "debug", "trace", "off"];
 
-pub(crate) const ATTEMPTS: &str = "attempts";
-pub(crate) const BACKOFF: &str = "backoff";
-pub(crate) const MIN: &str = "min";
-pub(crate) const BASE: &str = "base";
-pub(crate) const MAX: &str = "max";
-pub(crate) const FACTOR: &str = "factor";
-pub(crate) const STEP: &str = "step";
-pub(crate) const JITTER: &str = "jitter";
-pub(crate) const DEADLINE: &str = "deadline";
-pub(crate) const TIMEOUT: &str = "timeout";
-pub(crate) const ON: &str = "on";
-pub(crate) const UNLESS: &str = "unless";
-pub(crate) const WHEN: &str = "when";
-pub(crate) const IF_OK: &str = "if_ok";
-pub(crate) const RETRY_AFTER: &str = "retry_after";
-pub(crate) const LOG: &str = "log";
-pub(crate) const NOTIFY: &str = "notify";
-pub(crate) const THROTTLE: &str = "throttle";
-pub(crate) const BREAKER: &str = "breaker";
-pub(crate) const BUDGET: &str = "budget";
-pub(crate) const CRATE: &str = "crate";
-
-/// Every key the attribute accepts.
+/// Every key the attribute accepts: the one list that matching, messages and
+/// did-you-mean read.
 pub(crate) const KEYS: &[Key] = &[
-    Key { name: ATTEMPTS, kind: Kind::Count, example: "attempts = 5" },
-    Key { name: BACKOFF, kind: Kind::Choice(BACKOFFS), example: "backoff = \"exp\"" },
-    Key { name: MIN, kind: Kind::Duration, example: "min = \"2s\"" },
-    Key { name: BASE, kind: Kind::Duration, example: "base = \"1s\"" },
-    Key { name: MAX, kind: Kind::Duration, example: "max = \"60s\"" },
-    Key { name: FACTOR, kind: Kind::Number, example: "factor = 1.5" },
-    Key { name: STEP, kind: Kind::Duration, example: "step = \"500ms\"" },
-    Key { name: JITTER, kind: Kind::Choice(JITTERS), example: "jitter = \"full\"" },
-    Key { name: DEADLINE, kind: Kind::Duration, example: "deadline = \"2m\"" },
-    Key { name: TIMEOUT, kind: Kind::Duration, example: "timeout = \"30s\"" },
-    Key { name: ON, kind: Kind::Types, example: "on = RateLimited | Unavailable" },
-    Key { name: UNLESS, kind: Kind::Types, example: "unless = Unauthorized" },
-    Key { name: WHEN, kind: Kind::Hook, example: "when = |e| e.is_transient()" },
-    Key { name: IF_OK, kind: Kind::Hook, example: "if_ok = |v| v.is_empty()" },
-    Key { name: RETRY_AFTER, kind: Kind::Hook, example: "retry_after = |e| e.retry_after()" },
-    Key { name: LOG, kind: Kind::Choice(LOGS), example: "log = \"warn\"" },
-    Key { name: NOTIFY, kind: Kind::Hook, example: "notify = |a| eprintln!(\"{:?}\", a.delay())" },
-    Key { name: THROTTLE, kind: Kind::Guard, example: "throttle = API_LIMIT" },
-    Key { name: BREAKER, kind: Kind::Guard, example: "breaker = API_BREAKER" },
-    Key { name: BUDGET, kind: Kind::Guard, example: "budget = RETRY_BUDGET" },
-    Key { name: CRATE, kind: Kind::CratePath, example: "crate = \"::my_facade::steadfast\"" },
+    Key { name: "attempts", id: Id::Attempts, kind: Kind::Count, example: "attempts = 5" },
+    Key { name: "backoff", id: Id::Backoff, kind: Kind::Choice(BACKOFFS), example: "backoff = \"exp\"" },
+    Key { name: "min", id: Id::Min, kind: Kind::Duration, example: "min = \"2s\"" },
+    Key { name: "base", id: Id::Base, kind: Kind::Duration, example: "base = \"1s\"" },
+    Key { name: "max", id: Id::Max, kind: Kind::Duration, example: "max = \"60s\"" },
+    Key { name: "factor", id: Id::Factor, kind: Kind::Number, example: "factor = 1.5" },
+    Key { name: "step", id: Id::Step, kind: Kind::Duration, example: "step = \"500ms\"" },
+    Key { name: "jitter", id: Id::Jitter, kind: Kind::Choice(JITTERS), example: "jitter = \"full\"" },
+    Key { name: "deadline", id: Id::Deadline, kind: Kind::Duration, example: "deadline = \"2m\"" },
+    Key { name: "timeout", id: Id::Timeout, kind: Kind::Duration, example: "timeout = \"30s\"" },
+    Key { name: "on", id: Id::On, kind: Kind::Types, example: "on = RateLimited | Unavailable" },
+    Key { name: "unless", id: Id::Unless, kind: Kind::Types, example: "unless = Unauthorized" },
+    Key { name: "when", id: Id::When, kind: Kind::Hook, example: "when = |e| e.is_transient()" },
+    Key { name: "if_ok", id: Id::IfOk, kind: Kind::Hook, example: "if_ok = |v| v.is_empty()" },
+    Key { name: "retry_after", id: Id::RetryAfter, kind: Kind::Hook, example: "retry_after = |e| e.retry_after()" },
+    Key { name: "log", id: Id::Log, kind: Kind::Choice(LOGS), example: "log = \"warn\"" },
+    Key { name: "notify", id: Id::Notify, kind: Kind::Hook, example: "notify = |a| eprintln!(\"{:?}\", a.delay())" },
+    Key { name: "throttle", id: Id::Throttle, kind: Kind::Expr, example: "throttle = API_LIMIT" },
+    Key { name: "breaker", id: Id::Breaker, kind: Kind::Expr, example: "breaker = self.breaker" },
+    Key { name: "budget", id: Id::Budget, kind: Kind::Expr, example: "budget = RETRY_BUDGET" },
+    Key { name: "policy", id: Id::Policy, kind: Kind::Expr, example: "policy = self.retry_policy" },
+    Key { name: "timer", id: Id::Timer, kind: Kind::TypePath, example: "timer = steadfast::timer::Tokio" },
+    Key { name: "wrap", id: Id::Wrap, kind: Kind::Flag, example: "wrap" },
+    Key { name: "crate", id: Id::Crate, kind: Kind::CratePath, example: "crate = \"::my_facade::steadfast\"" },
 ];
 
 /// Names users bring from tenacity, backon and friends, with the key that does the job.
 const ALIASES: &[(&str, &str)] = &[
-    ("retries", ATTEMPTS),
-    ("max_attempts", ATTEMPTS),
-    ("max_retries", ATTEMPTS),
-    ("stop_after_attempt", ATTEMPTS),
-    ("times", ATTEMPTS),
-    ("wait", BACKOFF),
-    ("strategy", BACKOFF),
-    ("multiplier", BASE),
-    ("initial", BASE),
-    ("min_delay", MIN),
-    ("max_delay", MAX),
-    ("cap", MAX),
-    ("retry_if", WHEN),
-    ("retry_if_exception_type", ON),
-    ("retry_if_result", IF_OK),
-    ("before_sleep", NOTIFY),
-    ("before_sleep_log", LOG),
-    ("stop_after_delay", DEADLINE),
-    ("stop_before_delay", DEADLINE),
-    ("total_timeout", DEADLINE),
-    ("exclude", UNLESS),
-    ("exp_base", FACTOR),
+    ("retries", "attempts"),
+    ("max_attempts", "attempts"),
+    ("max_retries", "attempts"),
+    ("stop_after_attempt", "attempts"),
+    ("times", "attempts"),
+    ("wait", "backoff"),
+    ("strategy", "backoff"),
+    ("multiplier", "base"),
+    ("initial", "base"),
+    ("min_delay", "min"),
+    ("max_delay", "max"),
+    ("cap", "max"),
+    ("retry_if", "when"),
+    ("retry_if_exception_type", "on"),
+    ("retry_if_result", "if_ok"),
+    ("before_sleep", "notify"),
+    ("before_sleep_log", "log"),
+    ("stop_after_delay", "deadline"),
+    ("stop_before_delay", "deadline"),
+    ("total_timeout", "deadline"),
+    ("exclude", "unless"),
+    ("exp_base", "factor"),
+    ("executor", "timer"),
+    ("runtime", "timer"),
 ];
 
 /// One parsed value.
@@ -127,11 +144,13 @@ pub(crate) enum Value {
     Count(i128),
     Duration(Duration),
     Number(f64),
-    Choice(&'static str),
+    /// The index of the choice in the key's list.
+    Choice(usize),
     Types(Vec<Type>),
-    Hook(Expr),
-    Guard(Expr),
+    Expr(Expr),
+    TypePath(syn::Path),
     CratePath(syn::Path),
+    Flag,
 }
 
 /// A key with its value and the spans to point errors at.
@@ -150,36 +169,8 @@ pub(crate) struct Args {
 }
 
 impl Args {
-    pub(crate) fn get(&self, name: &str) -> Option<&Arg> {
-        self.args.iter().find(|arg| arg.key.name == name)
-    }
-
-    pub(crate) fn duration(&self, name: &str) -> Option<Duration> {
-        match self.get(name)?.value {
-            Value::Duration(d) => Some(d),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn choice(&self, name: &str) -> Option<&'static str> {
-        match self.get(name)?.value {
-            Value::Choice(c) => Some(c),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn types(&self, name: &str) -> &[Type] {
-        match self.get(name).map(|arg| &arg.value) {
-            Some(Value::Types(types)) => types,
-            _ => &[],
-        }
-    }
-
-    pub(crate) fn expr(&self, name: &str) -> Option<&Expr> {
-        match &self.get(name)?.value {
-            Value::Hook(expr) | Value::Guard(expr) => Some(expr),
-            _ => None,
-        }
+    fn get(&self, id: Id) -> Option<&Arg> {
+        self.args.iter().find(|arg| arg.key.id == id)
     }
 }
 
@@ -230,6 +221,16 @@ fn parse_one(input: ParseStream<'_>, args: &mut Args, errors: &mut Errors) {
     };
     let name = ident.to_string();
     let key = KEYS.iter().find(|key| key.name == name);
+    if let Some(key) = key.filter(|key| key.kind == Kind::Flag) {
+        if input.peek(Token![=]) {
+            let _ = input.parse::<Token![=]>();
+            let value = skip_to_comma(input);
+            errors.spanned(&value, format!("`{name}` takes no value; write `{name}` alone"));
+        } else {
+            push(args, errors, key, ident, Value::Flag, TokenStream::new());
+        }
+        return;
+    }
     if !input.peek(Token![=]) {
         match key {
             Some(key) if input.is_empty() || input.peek(Token![,]) => {
@@ -255,14 +256,7 @@ fn parse_one(input: ParseStream<'_>, args: &mut Args, errors: &mut Errors) {
         Ok(value) => {
             input.advance_to(&fork);
             let tokens = tokens_between(start, input.cursor());
-            if let Some(first) = args.get(key.name) {
-                let mut error =
-                    syn::Error::new_spanned(&ident, format!("duplicate key `{name}`; each key may be given once"));
-                error.combine(syn::Error::new_spanned(&first.ident, format!("`{name}` is first given here")));
-                errors.push(error);
-            } else {
-                args.args.push(Arg { key, ident, value, tokens });
-            }
+            push(args, errors, key, ident, value, tokens);
         }
         Err(error) => {
             let value = skip_to_comma(input);
@@ -275,6 +269,18 @@ fn parse_one(input: ParseStream<'_>, args: &mut Args, errors: &mut Errors) {
                 AtToken(error) => errors.push(error),
             }
         }
+    }
+}
+
+/// Records an argument, or the error of a key given twice.
+fn push(args: &mut Args, errors: &mut Errors, key: &'static Key, ident: Ident, value: Value, tokens: TokenStream) {
+    let name = key.name;
+    if let Some(first) = args.get(key.id) {
+        let mut error = syn::Error::new_spanned(&ident, format!("duplicate key `{name}`; each key may be given once"));
+        error.combine(syn::Error::new_spanned(&first.ident, format!("`{name}` is first given here")));
+        errors.push(error);
+    } else {
+        args.args.push(Arg { key, ident, value, tokens });
     }
 }
 
@@ -348,8 +354,8 @@ fn parse_value(input: ParseStream<'_>, key: &'static Key) -> Result<Value, Value
         Kind::Choice(choices) => {
             let lit = string(input, key, "a string")?;
             let text = lit.value();
-            match choices.iter().find(|c| **c == text) {
-                Some(choice) => Value::Choice(choice),
+            match choices.iter().position(|c| *c == text) {
+                Some(index) => Value::Choice(index),
                 None => {
                     let list = choices.iter().map(|c| format!("`\"{c}\"`")).collect::<Vec<_>>().join(", ");
                     let hint = suggest(&text, choices.iter().copied())
@@ -380,15 +386,30 @@ fn parse_value(input: ParseStream<'_>, key: &'static Key) -> Result<Value, Value
             if let Expr::Lit(lit) = &expr {
                 return Err(wrong_kind(lit, key, "a function path or a closure").into());
             }
-            Value::Hook(expr)
+            Value::Expr(expr)
         }
-        Kind::Guard => {
-            let expr = parse_expr(input, key, "a path to a `static`")?;
+        Kind::Expr => {
+            let what = if key.id == Id::Policy { "a `Policy` expression" } else { "an expression naming a guard" };
+            let expr = parse_expr(input, key, what)?;
             match expr {
-                Expr::Path(_) => Value::Guard(expr),
-                other => return Err(wrong_kind(&other, key, "a path to a `static`").into()),
+                Expr::Lit(lit) => return Err(wrong_kind(&lit, key, what).into()),
+                Expr::Closure(closure) => return Err(wrong_kind(&closure, key, what).into()),
+                expr => Value::Expr(expr),
             }
         }
+        Kind::TypePath => {
+            if input.peek(Lit) {
+                let lit: Lit = input.parse()?;
+                return Err(wrong_kind(&lit, key, "a path to a type").into());
+            }
+            match input.parse::<syn::Path>() {
+                Ok(path) => Value::TypePath(path),
+                Err(_) => {
+                    return Err(Unparsable(format!("expected a path to a type for `{name}`, e.g. `{}`", key.example)))
+                }
+            }
+        }
+        Kind::Flag => Value::Flag,
         Kind::CratePath => {
             let lit = string(input, key, "a string holding a path")?;
             let path = lit.parse::<syn::Path>().map_err(|_| {
@@ -482,7 +503,7 @@ fn wrong_kind(found: &dyn quote::ToTokens, key: &Key, expected: &str) -> syn::Er
         (Kind::Duration, Ok(Lit::Float(n))) => {
             format!("durations are strings with a unit: write `{name} = \"{}s\"`", n.base10_digits())
         }
-        (Kind::Types, Ok(Lit::Str(s))) if syn::parse_str::<Type>(&s.value()).is_ok() => {
+        (Kind::Types | Kind::TypePath, Ok(Lit::Str(s))) if syn::parse_str::<Type>(&s.value()).is_ok() => {
             format!("write `{name} = {}`, without quotes", s.value())
         }
         (Kind::Choice(choices), _) => {
@@ -539,13 +560,6 @@ pub(crate) fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>)
         .map(|(_, c)| c)
 }
 
-/// The span of a whole argument (key through value), for errors about the argument.
-pub(crate) fn arg_span(arg: &Arg) -> Span {
-    let mut tokens = arg.ident.to_token_stream();
-    tokens.extend(arg.tokens.clone());
-    tokens.span()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -563,16 +577,27 @@ mod tests {
     fn parses_every_kind() {
         let (args, errors) = parse(quote!(
             attempts = 5, backoff = "linear", min = "2s", max = "1m", factor = 1.5, step = "250ms",
-            jitter = "none", on = A | B<C>, when = |e| e.is_x(), throttle = LIMIT, crate = "::t"
+            jitter = "none", on = A | B<C>, when = |e| e.is_x(), throttle = self.limit, crate = "::t",
+            timer = my::Timer, wrap
         ));
         assert!(errors.is_empty(), "{:?}", errors.finish().err().map(|e| e.to_string()));
-        assert!(matches!(args.get(ATTEMPTS).unwrap().value, Value::Count(5)));
-        assert_eq!(args.choice(BACKOFF), Some("linear"));
-        assert_eq!(args.duration(MAX), Some(Duration::from_secs(60)));
-        assert!(matches!(args.get(FACTOR).unwrap().value, Value::Number(f) if f == 1.5));
-        assert_eq!(args.types(ON).len(), 2);
-        assert!(args.expr(WHEN).is_some());
-        assert!(matches!(args.get(CRATE).unwrap().value, Value::CratePath(_)));
+        assert!(matches!(args.get(Id::Attempts).unwrap().value, Value::Count(5)));
+        assert!(matches!(args.get(Id::Backoff).unwrap().value, Value::Choice(2)));
+        assert!(matches!(args.get(Id::Max).unwrap().value, Value::Duration(d) if d == Duration::from_secs(60)));
+        assert!(matches!(args.get(Id::Factor).unwrap().value, Value::Number(f) if f == 1.5));
+        assert!(matches!(&args.get(Id::On).unwrap().value, Value::Types(t) if t.len() == 2));
+        assert!(matches!(args.get(Id::When).unwrap().value, Value::Expr(_)));
+        assert!(matches!(args.get(Id::Throttle).unwrap().value, Value::Expr(Expr::Field(_))));
+        assert!(matches!(args.get(Id::Crate).unwrap().value, Value::CratePath(_)));
+        assert!(matches!(args.get(Id::Timer).unwrap().value, Value::TypePath(_)));
+        assert!(matches!(args.get(Id::Wrap).unwrap().value, Value::Flag));
+    }
+
+    #[test]
+    fn every_key_is_listed_once() {
+        for (i, key) in KEYS.iter().enumerate() {
+            assert!(KEYS[i + 1..].iter().all(|other| other.name != key.name && other.id != key.id), "{}", key.name);
+        }
     }
 
     #[test]
@@ -604,5 +629,6 @@ mod tests {
         assert!(errors_of(quote!(attempts = 5 max = "1s")).contains("expected `,` before `max`"));
         assert!(errors_of(quote!(attempts = 5 6)).contains("unexpected tokens after the value of `attempts`"));
         assert!(errors_of(quote!(, attempts = 5)).contains("expected a key before `,`"));
+        assert!(errors_of(quote!(wrap = true)).contains("`wrap` takes no value"));
     }
 }

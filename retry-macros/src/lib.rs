@@ -6,12 +6,12 @@
 
 mod ast;
 mod attr;
+mod config;
 mod duration;
 mod errors;
 mod expand;
 #[cfg(test)]
 mod fuzz;
-mod guards;
 mod tokens;
 mod valid;
 

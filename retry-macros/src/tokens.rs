@@ -31,3 +31,31 @@ pub(crate) fn respan(tokens: TokenStream, span: Span) -> TokenStream {
 pub(crate) fn first_span(node: &impl ToTokens) -> Span {
     node.to_token_stream().into_iter().next().map_or_else(Span::call_site, |token| token.span())
 }
+
+/// Generated `tokens` shown at `span`, each resolved as before: a call whose unmet bound
+/// should be reported at the user's token. rustc reports a call at its own span only when
+/// its first and last tokens share a hygiene context (else at the whole attribute), so
+/// the receivers of such calls are call-site idents, as the delimiters made here are.
+pub(crate) fn located(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let TokenTree::Group(group) = &tree {
+                let mut inner = Group::new(group.delimiter(), located(group.stream(), span));
+                inner.set_span(Span::call_site().located_at(span));
+                tree = TokenTree::Group(inner);
+            } else {
+                tree.set_span(tree.span().located_at(span));
+            }
+            tree
+        })
+        .collect()
+}
+
+/// `(args)`, the parentheses at `span` and the arguments as they are: a call on a user's
+/// expression, reported at it.
+pub(crate) fn parens_at(args: TokenStream, span: Span) -> TokenStream {
+    let mut group = Group::new(proc_macro2::Delimiter::Parenthesis, args);
+    group.set_span(Span::call_site().located_at(span));
+    TokenTree::Group(group).into()
+}

@@ -4,101 +4,120 @@ use std::time::Duration;
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::visit::Visit;
-use syn::{FnArg, GenericParam, ReturnType, Type};
+use syn::{FnArg, GenericParam, Ident, ReturnType, Type};
 
 use crate::ast::{Body, RetryFn};
-use crate::attr::{self, Args, Value};
+use crate::config::{Backoff, Config, Given};
 use crate::errors::Errors;
 
 /// The runtime's default `max`, mirrored for the compile-time bound check. (The default
 /// `min` is lowered to `max` at run time, so it never needs checking.)
 const DEFAULT_MAX: Duration = Duration::from_secs(30);
 
-pub(crate) fn check(args: &Args, func: &RetryFn, errors: &mut Errors) {
-    check_values(args, errors);
-    check_bounds(args, errors);
-    check_combinations(args, func, errors);
+pub(crate) fn check(config: &Config, func: &RetryFn, errors: &mut Errors) {
+    check_values(config, errors);
+    check_bounds(config, errors);
+    check_combinations(config, func, errors);
     check_item(func, errors);
 }
 
-fn check_values(args: &Args, errors: &mut Errors) {
-    for arg in &args.args {
-        let name = arg.key.name;
-        match arg.value {
-            Value::Count(n) if n < 1 => errors.spanned(
-                &arg.tokens,
+fn check_values(config: &Config, errors: &mut Errors) {
+    if let Some(Given { value: n, tokens, .. }) = &config.attempts {
+        if *n < 1 {
+            errors.spanned(
+                tokens,
                 format!("`attempts` counts every call including the first, so it must be at least 1, found `{n}`"),
-            ),
-            Value::Count(n) if n > i128::from(u32::MAX) => errors.spanned(
-                &arg.tokens,
+            );
+        } else if *n > i128::from(u32::MAX) {
+            errors.spanned(
+                tokens,
                 format!(
                     "`attempts = {n}` is too large; the maximum is {} (use `deadline` to bound a long retry)",
                     u32::MAX
                 ),
-            ),
-            Value::Number(f) if !(f > 1.0 && f.is_finite()) => errors.spanned(
-                &arg.tokens,
-                format!("`factor` must be a finite number greater than 1 (each delay grows by it), found `{f}`"),
-            ),
-            Value::Duration(d) if d.is_zero() && matches!(name, attr::MAX | attr::TIMEOUT | attr::DEADLINE) => {
-                let fix = match name {
-                    attr::MAX => "; to retry without sleeping use `backoff = \"none\"`",
-                    _ => "",
-                };
-                errors.spanned(&arg.tokens, format!("`{name}` must be greater than zero{fix}"));
-            }
-            _ => {}
+            );
         }
     }
+    if let Some(Given { value: f, tokens, .. }) = &config.factor {
+        if !(*f > 1.0 && f.is_finite()) {
+            errors.spanned(
+                tokens,
+                format!("`factor` must be a finite number greater than 1 (each delay grows by it), found `{f}`"),
+            );
+        }
+    }
+    let zero = |given: &Option<Given<Duration>>, name: &str, fix: &str, errors: &mut Errors| {
+        if let Some(Given { value, tokens, .. }) = given {
+            if value.is_zero() {
+                errors.spanned(tokens, format!("`{name}` must be greater than zero{fix}"));
+            }
+        }
+    };
+    zero(&config.max, "max", "; to retry without sleeping use `backoff = \"none\"`", errors);
+    zero(&config.timeout, "timeout", "", errors);
+    zero(&config.deadline, "deadline", "", errors);
 }
 
-fn check_bounds(args: &Args, errors: &mut Errors) {
-    let max = args.duration(attr::MAX);
-    let max_text = match max {
-        Some(max) => format!("`max` ({})", show(max)),
+fn check_bounds(config: &Config, errors: &mut Errors) {
+    let max_text = match &config.max {
+        Some(max) => format!("`max` ({})", written(max)),
         None => format!("the default `max` of {}; raise `max`", show(DEFAULT_MAX)),
     };
-    let max = max.unwrap_or(DEFAULT_MAX);
-    for name in [attr::MIN, attr::BASE] {
-        if let (Some(arg), Some(value)) = (args.get(name), args.duration(name)) {
-            if value > max {
-                errors.spanned(&arg.tokens, format!("`{name}` ({}) is larger than {max_text}", show(value)));
+    let max = config.max.as_ref().map_or(DEFAULT_MAX, |g| g.value);
+    for (name, given) in [("min", &config.min), ("base", &config.base)] {
+        if let Some(given) = given {
+            if given.value > max {
+                errors.spanned(&given.tokens, format!("`{name}` ({}) is larger than {max_text}", written(given)));
             }
         }
     }
 }
 
-fn check_combinations(args: &Args, func: &RetryFn, errors: &mut Errors) {
-    let backoff = args.choice(attr::BACKOFF).unwrap_or("exp");
-    let only_with = |key: &str, shape: &str, errors: &mut Errors| {
-        if let Some(arg) = args.get(key) {
+fn check_combinations(config: &Config, func: &RetryFn, errors: &mut Errors) {
+    if config.policy.is_some() {
+        for key in config.policy_keys() {
+            errors.spanned(
+                key,
+                format!(
+                    "`{key}` is part of the policy, and this function takes its policy from `policy = …`; \
+                     set it on that `Policy` instead (e.g. `Policy::new().{key}(…)`), or drop `policy`"
+                ),
+            );
+        }
+    }
+    let backoff = config.backoff();
+    let only_with = |given: Option<&Ident>, key: &str, shape: Backoff, errors: &mut Errors| {
+        if let Some(ident) = given {
             if backoff != shape {
-                let current = match args.get(attr::BACKOFF) {
-                    Some(_) => format!("this function uses `backoff = \"{backoff}\"`"),
-                    None => format!("`backoff` is `\"{backoff}\"` by default; add `backoff = \"{shape}\"`"),
+                let current = match &config.backoff {
+                    Some(_) => format!("this function uses `backoff = \"{}\"`", backoff.name()),
+                    None => format!("`backoff` is `\"exp\"` by default; add `backoff = \"{}\"`", shape.name()),
                 };
-                errors.spanned(&arg.ident, format!("`{key}` only applies to `backoff = \"{shape}\"`, but {current}"));
+                errors
+                    .spanned(ident, format!("`{key}` only applies to `backoff = \"{}\"`, but {current}", shape.name()));
             }
         }
     };
-    only_with(attr::STEP, "linear", errors);
-    only_with(attr::FACTOR, "exp", errors);
-    if backoff == "none" {
-        for key in [attr::MIN, attr::BASE, attr::MAX, attr::JITTER] {
-            if let Some(arg) = args.get(key) {
-                errors.spanned(
-                    &arg.ident,
-                    format!(
-                        "`{key}` has no effect with `backoff = \"none\"`, which retries without sleeping; remove it"
-                    ),
-                );
-            }
+    only_with(config.step.as_ref().map(|g| &g.key), "step", Backoff::Linear, errors);
+    only_with(config.factor.as_ref().map(|g| &g.key), "factor", Backoff::Exponential, errors);
+    if backoff == Backoff::None {
+        let keys = [
+            config.min.as_ref().map(|g| &g.key),
+            config.base.as_ref().map(|g| &g.key),
+            config.max.as_ref().map(|g| &g.key),
+            config.jitter.as_ref().map(|g| &g.key),
+        ];
+        for key in keys.into_iter().flatten() {
+            errors.spanned(
+                key,
+                format!("`{key}` has no effect with `backoff = \"none\"`, which retries without sleeping; remove it"),
+            );
         }
     }
     if func.sig.asyncness.is_none() {
-        if let Some(arg) = args.get(attr::TIMEOUT) {
+        if let Some(timeout) = &config.timeout {
             errors.spanned(
-                &arg.ident,
+                &timeout.key,
                 "`timeout` needs an `async fn`: a blocking call cannot be interrupted; use `deadline` to bound the retries instead",
             );
         }
@@ -226,6 +245,14 @@ impl<'ast> Visit<'ast> for Lifetimes {
         } else if l.ident != "static" {
             self.named.push(l.ident.to_string());
         }
+    }
+}
+
+/// A duration as the user wrote it: `"60s"`, not `1m`.
+fn written(given: &Given<Duration>) -> String {
+    match syn::parse2::<syn::LitStr>(given.tokens.clone()) {
+        Ok(lit) => format!("\"{}\"", lit.value()),
+        Err(_) => show(given.value),
     }
 }
 

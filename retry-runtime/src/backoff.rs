@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use crate::observe::Reason;
 use crate::policy::{Backoff, Jitter, Policy};
 use crate::rng;
 
@@ -22,14 +23,9 @@ struct Bounds {
 
 impl Bounds {
     fn of(policy: &Policy) -> Self {
-        let max = nanos(policy.max_delay());
-        Bounds { min: nanos(policy.min_delay()).min(max), max, base: nanos(policy.base_delay()) }
+        let max = nanos(policy.get_max());
+        Bounds { min: nanos(policy.get_min()).min(max), max, base: nanos(policy.get_base()) }
     }
-}
-
-/// The un-jittered delay `d(n)` before retry `n` (1-based), clamped to `[min, max]`.
-pub fn undithered(policy: &Policy, n: u32) -> Duration {
-    Duration::from_nanos(shape(policy, &Bounds::of(policy), n))
 }
 
 fn shape(policy: &Policy, b: &Bounds, n: u32) -> u64 {
@@ -37,12 +33,12 @@ fn shape(policy: &Policy, b: &Bounds, n: u32) -> u64 {
     let raw = match policy.backoff {
         Backoff::None => return 0,
         Backoff::Fixed => b.base,
-        Backoff::Linear => b.base.saturating_add(nanos(policy.step_delay()).saturating_mul(k)),
+        Backoff::Linear => b.base.saturating_add(nanos(policy.get_step()).saturating_mul(k)),
         Backoff::Fibonacci => b.base.saturating_mul(fibonacci(n)),
         Backoff::Exponential => {
             // f64 is exact for the powers of two users write; huge `n` gives infinity, which
             // saturates at `max` instead of overflowing.
-            let x = b.base as f64 * policy.growth().powf(k as f64);
+            let x = b.base as f64 * policy.get_factor().powf(k as f64);
             if x.is_finite() && x < b.max as f64 {
                 x.round() as u64
             } else {
@@ -66,7 +62,7 @@ fn fibonacci(n: u32) -> u64 {
 /// with `draw(lo, hi)`, a uniform draw in `lo..=hi`.
 ///
 /// For every policy and every `n` the result lies in `[min, max]` (zero for [`Backoff::None`]).
-pub fn delay(policy: &Policy, n: u32, previous: Duration, draw: &mut impl FnMut(u64, u64) -> u64) -> Duration {
+pub(crate) fn delay(policy: &Policy, n: u32, previous: Duration, draw: &mut impl FnMut(u64, u64) -> u64) -> Duration {
     let b = Bounds::of(policy);
     let d = shape(policy, &b, n);
     if policy.backoff == Backoff::None {
@@ -115,54 +111,76 @@ impl Policy {
     pub fn delay_with<R: rand::Rng + ?Sized>(&self, n: u32, previous: Duration, rng: &mut R) -> Duration {
         delay(self, n, previous, &mut |lo, hi| rng.random_range(lo..=hi))
     }
+
+    /// The delay before retry `n` (1-based) after `previous` (the last delay, or zero),
+    /// jittered by `draw(lo, hi)`, which must return a value in `lo..=hi` (one outside is
+    /// clamped). For every policy and every `n` it lies in `[min, max]`.
+    pub fn delay_by(&self, n: u32, previous: Duration, mut draw: impl FnMut(u64, u64) -> u64) -> Duration {
+        delay(self, n, previous, &mut draw)
+    }
+
+    /// The un-jittered delay `d(n)` before retry `n` (1-based), clamped to `[min, max]`.
+    pub fn unjittered(&self, n: u32) -> Duration {
+        Duration::from_nanos(shape(self, &Bounds::of(self), n))
+    }
 }
 
 /// Where a call is in its policy: retries taken and the last delay.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Schedule {
+pub(crate) struct Schedule {
     retries: u32,
     previous: Duration,
 }
 
 impl Schedule {
     /// A call that has made its first attempt.
-    pub const fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         Schedule { retries: 0, previous: Duration::ZERO }
     }
 
     /// Attempts made so far (1 before the first retry).
-    pub const fn attempt(&self) -> u32 {
+    pub(crate) const fn attempt(&self) -> u32 {
         self.retries.saturating_add(1)
     }
 
+    /// The last delay taken (zero before the first retry).
+    pub(crate) const fn previous(&self) -> Duration {
+        self.previous
+    }
+
     /// The delay before the next attempt, or `None` when the policy has no attempt left.
-    pub fn next(&mut self, policy: &Policy) -> Option<Duration> {
-        self.advance(policy, None, None)
+    pub(crate) fn next(&mut self, policy: &Policy) -> Option<Duration> {
+        self.advance(policy, None, None).ok()
     }
 
     /// The delay before the next attempt given a server's `hint` and the time since the
-    /// first call; `None` ends the retries.
+    /// first call, or why the retries end.
     ///
     /// A hint is used as is (never jittered, never adding attempts); one above `max` ends
     /// the retries. With a `deadline`, a sleep that would end at or past it does not start
     /// (tenacity's `stop_before_delay`); `elapsed` is only read when a deadline is set.
-    pub fn advance(&mut self, policy: &Policy, hint: Option<Duration>, elapsed: Option<Duration>) -> Option<Duration> {
+    pub(crate) fn advance(
+        &mut self,
+        policy: &Policy,
+        hint: Option<Duration>,
+        elapsed: Option<Duration>,
+    ) -> Result<Duration, Reason> {
         if self.attempt() >= policy.attempts {
-            return None;
+            return Err(Reason::Exhausted);
         }
         let delay = match hint {
-            Some(hint) if hint > policy.max => return None,
+            Some(hint) if hint > policy.max => return Err(Reason::HintTooLong),
             Some(hint) => hint,
             None => delay(policy, self.retries + 1, self.previous, &mut rng::draw),
         };
         if let (Some(deadline), Some(elapsed)) = (policy.deadline, elapsed) {
             if elapsed.saturating_add(delay) >= deadline {
-                return None;
+                return Err(Reason::Deadline);
             }
         }
         self.retries += 1;
         self.previous = delay;
-        Some(delay)
+        Ok(delay)
     }
 }
 
@@ -208,14 +226,14 @@ mod tests {
     #[test]
     fn defaults() {
         let p = Policy::new();
-        assert_eq!(p.min_delay(), Duration::from_millis(500));
-        assert_eq!(p.base_delay(), Duration::from_millis(500));
-        assert_eq!(p.max_delay(), 30 * S);
+        assert_eq!(p.get_min(), Duration::from_millis(500));
+        assert_eq!(p.get_base(), Duration::from_millis(500));
+        assert_eq!(p.get_max(), 30 * S);
         // the default min is lowered to a smaller max
-        assert_eq!(Policy::new().max(Duration::from_millis(100)).min_delay(), Duration::from_millis(100));
+        assert_eq!(Policy::new().max(Duration::from_millis(100)).get_min(), Duration::from_millis(100));
         // with only base given, the floor is zero
-        assert_eq!(Policy::new().base(S).min_delay(), Duration::ZERO);
-        assert_eq!(Policy::new().base(S).step_delay(), S);
+        assert_eq!(Policy::new().base(S).get_min(), Duration::ZERO);
+        assert_eq!(Policy::new().base(S).get_step(), S);
     }
 
     #[test]
@@ -259,11 +277,11 @@ mod tests {
     fn huge_retry_numbers_saturate() {
         let p = |backoff| Policy::new().backoff(backoff).min(S).max(Duration::MAX).jitter(Jitter::None);
         for backoff in [Backoff::Exponential, Backoff::Fibonacci] {
-            assert_eq!(undithered(&p(backoff), u32::MAX), Duration::from_nanos(u64::MAX));
+            assert_eq!(p(backoff).unjittered(u32::MAX), Duration::from_nanos(u64::MAX));
         }
         // 1s + (2^32 - 2) * 1s still fits in u64 nanoseconds; a larger step saturates
-        assert_eq!(undithered(&p(Backoff::Linear), u32::MAX), S * u32::MAX);
+        assert_eq!(p(Backoff::Linear).unjittered(u32::MAX), S * u32::MAX);
         let big_step = p(Backoff::Linear).step(Duration::from_secs(1 << 40));
-        assert_eq!(undithered(&big_step, u32::MAX), Duration::from_nanos(u64::MAX));
+        assert_eq!(big_step.unjittered(u32::MAX), Duration::from_nanos(u64::MAX));
     }
 }

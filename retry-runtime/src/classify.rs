@@ -9,12 +9,14 @@
 use std::error::Error;
 use std::fmt;
 
+pub(crate) use crate::observe::ErrorField;
+
 /// The longest `source()` chain walked; only a cyclic chain can be longer.
 const MAX_CHAIN: usize = 1024;
 
 /// True when `err`, or an error in its `source()` chain, is a `T`.
 ///
-/// The runtime form of `on = T`, for [`Retry::when`](crate::Retry::when):
+/// The runtime form of `on = T`, for [`Retry::when`](crate::builder::Retry::when):
 ///
 /// ```
 /// use std::io;
@@ -36,6 +38,7 @@ pub fn caused_by<T: Error + 'static>(err: &(dyn Error + 'static)) -> bool {
 
 /// Views an error as `&dyn Error`, for `on`/`unless`. Called as a method so that autoderef
 /// reaches the `dyn Error` impls through `Box`, `Arc`, `anyhow::Error` and the like.
+#[doc(hidden)]
 #[diagnostic::on_unimplemented(
     message = "`on`/`unless` need an error type that is, or derefs to, `dyn std::error::Error`; `{Self}` is not",
     label = "this error type has no `source()` chain to match against",
@@ -69,23 +72,6 @@ dyn_error_chain!(dyn Error + 'static, dyn Error + Send + 'static, dyn Error + Se
 #[allow(missing_debug_implementations)]
 pub struct Describe<'a, E>(pub &'a E);
 
-/// The `error` field of a retry event.
-#[doc(hidden)]
-#[allow(missing_debug_implementations)]
-pub enum ErrorField<'a> {
-    Display(&'a dyn fmt::Display),
-    Debug(&'a dyn fmt::Debug),
-}
-
-impl fmt::Display for ErrorField<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ErrorField::Display(e) => e.fmt(f),
-            ErrorField::Debug(e) => e.fmt(f),
-        }
-    }
-}
-
 #[doc(hidden)]
 pub trait DescribeDisplay<'a> {
     fn __steadfast_describe(&self) -> Option<ErrorField<'a>>;
@@ -117,6 +103,18 @@ impl<'a, E> DescribeNothing<'a> for Describe<'a, E> {
     fn __steadfast_describe(&self) -> Option<ErrorField<'a>> {
         None
     }
+}
+
+/// The `error` field of an event: `Display` where the error has it, else `Debug`, else
+/// nothing, chosen by autoref specialisation where the error's type is concrete.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __describe_error {
+    ($error:expr) => {{
+        #[allow(unused_imports)]
+        use $crate::__private::{DescribeDebug as _, DescribeDisplay as _, DescribeNothing as _};
+        $error.and_then(|e| (&&&$crate::__private::Describe(e)).__steadfast_describe())
+    }};
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
-//! The runtime of [`steadfast`](https://docs.rs/steadfast): policies, delay computation,
-//! error classification, retry state and events. Depend on `steadfast`, which re-exports
-//! everything here together with the `#[retry]` attribute.
+//! The runtime of [`steadfast`](https://docs.rs/steadfast): policies, the retry engine,
+//! classification, guards and events. Depend on `steadfast`, which re-exports everything
+//! here together with the `#[retry]` attribute.
 //!
 //! ```
 //! use std::time::Duration;
@@ -16,34 +16,37 @@
 
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 #![forbid(unsafe_code)]
+// The builder's and the engine's types carry their hooks and guards as type parameters.
+#![allow(clippy::type_complexity)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod attempt;
 mod backoff;
+pub mod builder;
 mod classify;
-mod clock;
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod distributed;
+mod engine;
 mod error;
-mod guard;
+pub mod guard;
+mod hooks;
 #[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod http;
 mod observe;
-mod policy;
-mod retrier;
-mod retry;
+pub mod policy;
 mod rng;
 pub mod testing;
+pub mod timer;
 
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
 
 pub use attempt::Attempt;
-pub use backoff::{delay, undithered, Delays, Schedule};
-pub use classify::{caused_by, ErrorChain};
-pub use clock::Instant;
-pub use error::{Elapsed, Open};
-pub use guard::{AsGuard, Breaker, BreakerPermit, BreakerState, Budget, Throttle};
-pub use observe::Log;
+pub use classify::caused_by;
+pub use error::{Elapsed, Error, Open};
+pub use guard::{Breaker, BreakerState, Budget, Throttle};
+pub use observe::{Log, Reason};
 pub use policy::{Backoff, Jitter, Policy};
-pub use retry::{Always, Hint, Never, NoHint, Notify, Predicate, Retry, RetryFuture, Silent};

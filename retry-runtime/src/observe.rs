@@ -1,12 +1,23 @@
-//! Tracing events: one before each sleep, one on giving up.
+//! Tracing events: one before each sleep, one when a call stops retrying, and a `debug`
+//! one for an error that is not retried.
 //!
-//! Fields are fixed: `fn`, `attempt`, `attempts`, `delay_ms`, `error` (Display where the
-//! error has it, else Debug, else omitted). Argument values are never recorded: they carry
-//! API keys. `#[retry]` emits its events through [`__retry_event!`](crate::__retry_event)
-//! so that their target is the function's own module; the builder's target is `steadfast`.
+//! Fields: `fn`, `attempt` (the 1-based number of the attempt that just ended),
+//! `max_attempts` (the policy's), `delay_ms` (the sleep about to start), `reason` (why the
+//! retries stopped), `error` (`Display` where the error has it, else `Debug`, else
+//! omitted), and the fields a `#[retry(fields(…))]` names. Argument values are never
+//! recorded otherwise: they carry API keys.
+//!
+//! `#[retry]` keeps the function's module as the events' target without expanding
+//! tracing's macros in every function: it declares two `static` callsites (its level and
+//! `debug`), and the one emitting function lives here.
 
 use std::fmt;
 use std::time::Duration;
+
+use tracing::callsite::{Callsite as _, DefaultCallsite};
+use tracing::field::Value;
+use tracing::level_filters::{LevelFilter, STATIC_MAX_LEVEL};
+use tracing::Level;
 
 /// The level of retry events (`log = "…"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -26,104 +37,270 @@ pub enum Log {
     Off,
 }
 
-/// Milliseconds, for the `delay_ms` field.
-#[doc(hidden)]
-pub fn millis(delay: Duration) -> u64 {
-    u64::try_from(delay.as_millis()).unwrap_or(u64::MAX)
+/// Why a retried call stopped retrying: the `reason` field of the event, and
+/// [`Attempt`](crate::Attempt)'s for a hook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Reason {
+    /// The policy's attempts are all made.
+    Exhausted,
+    /// The next sleep would end at or past the deadline.
+    Deadline,
+    /// The server's hint (`retry_after`) is longer than `max`.
+    HintTooLong,
+    /// The breaker is open: this call's failure opened it, or it was found open.
+    BreakerOpen,
+    /// The retry budget is spent.
+    BudgetSpent,
+    /// A guard refused the call (a Redis-backed throttle failing closed).
+    Refused,
+    /// The error is not one to retry (`on`, `unless`, `when`).
+    NotRetryable,
 }
 
-macro_rules! at_level {
-    ($log:expr, $($event:tt)*) => {
-        match $log {
-            Log::Error => tracing::event!(target: "steadfast", tracing::Level::ERROR, $($event)*),
-            Log::Warn => tracing::event!(target: "steadfast", tracing::Level::WARN, $($event)*),
-            Log::Info => tracing::event!(target: "steadfast", tracing::Level::INFO, $($event)*),
-            Log::Debug => tracing::event!(target: "steadfast", tracing::Level::DEBUG, $($event)*),
-            Log::Trace => tracing::event!(target: "steadfast", tracing::Level::TRACE, $($event)*),
-            Log::Off => {}
+impl Reason {
+    /// The name in events: `"exhausted"`, `"deadline"`, `"hint_too_long"`,
+    /// `"breaker_open"`, `"budget_spent"`, `"refused"`, `"not_retryable"`.
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            Reason::Exhausted => "exhausted",
+            Reason::Deadline => "deadline",
+            Reason::HintTooLong => "hint_too_long",
+            Reason::BreakerOpen => "breaker_open",
+            Reason::BudgetSpent => "budget_spent",
+            Reason::Refused => "refused",
+            Reason::NotRetryable => "not_retryable",
         }
-    };
-}
-
-/// The builder's event before a sleep.
-pub(crate) fn retrying<E>(log: Log, name: &str, attempt: u32, attempts: u32, delay: Duration, error: Option<&E>) {
-    let error = error.map(|e| Opaque(e));
-    at_level!(
-        log,
-        "fn" = name,
-        attempt,
-        attempts,
-        delay_ms = millis(delay),
-        error = error.as_ref().map(tracing::field::debug),
-        "retrying"
-    );
-}
-
-/// The builder's event on giving up.
-pub(crate) fn gave_up<E>(log: Log, name: &str, attempts: u32, error: Option<&E>) {
-    let error = error.map(|e| Opaque(e));
-    at_level!(log, "fn" = name, attempts, error = error.as_ref().map(tracing::field::debug), "giving up");
-}
-
-/// The builder cannot name `E`'s traits, so it shows only the type's name.
-struct Opaque<'a, E>(&'a E);
-
-impl<E> fmt::Debug for Opaque<'_, E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let _ = self.0;
-        f.write_str(std::any::type_name::<E>())
     }
 }
 
-/// Declares `#[retry]`'s two event functions inside the retried function's body. Expanded
-/// in the user's crate, so `module_path!()` (tracing's default target) is the function's
-/// module; the level is a token the attribute picked. They are cold and out of line so the
-/// happy path of the function carries none of tracing's code.
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the engine reports: the kind of event and its data.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Event<'a, E> {
+    pub(crate) kind: Kind,
+    pub(crate) attempt: u32,
+    pub(crate) max_attempts: u32,
+    pub(crate) delay: Option<Duration>,
+    pub(crate) reason: Option<Reason>,
+    pub(crate) error: Option<&'a E>,
+}
+
+impl<'a, E> Event<'a, E> {
+    /// The error of the attempt that just ended, if it was an error.
+    pub fn error(&self) -> Option<&'a E> {
+        self.error
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Before a sleep.
+    Retrying,
+    /// The retries stopped with an error.
+    GaveUp,
+    /// An error that is not retried: ends the call at once (`debug`).
+    NotRetried,
+}
+
+/// Where events go: the code `#[retry]` generates, or the builder's.
+#[doc(hidden)]
+pub trait Events<E> {
+    /// Reports `event`.
+    fn event(&mut self, event: &Event<'_, E>);
+}
+
+/// The field names every retry event has, in order; user fields follow.
+pub(crate) const FIELDS: &[&str] = &["message", "fn", "attempt", "max_attempts", "delay_ms", "reason", "error"];
+
+/// How many fields a `fields(…)` list may add.
+pub(crate) const MAX_USER_FIELDS: usize = 8;
+
+/// The two callsites of one retried function: its `log` level, and `debug`.
+#[doc(hidden)]
+#[allow(missing_debug_implementations)]
+pub struct Callsites {
+    pub main: DefaultCallsite,
+    pub debug: DefaultCallsite,
+    pub name: &'static str,
+}
+
+/// Declares the callsites of a retried function as the `static` `$callsites`, in the
+/// function's own module so that `module_path!()` is the events' target. `$level` is a
+/// `tracing::Level` constant name.
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __retry_events {
-    ($level:ident, $name:expr) => {
-        #[cold]
-        #[inline(never)]
-        fn __steadfast_retrying(
-            attempt: u32,
-            attempts: u32,
-            delay: ::core::time::Duration,
-            error: ::core::option::Option<$crate::__private::ErrorField<'_>>,
-        ) {
-            $crate::__private::tracing::event!(
-                $crate::__private::tracing::Level::$level,
-                "fn" = $name,
-                attempt,
-                attempts,
-                delay_ms = $crate::__private::millis(delay),
-                error = error.as_ref().map($crate::__private::tracing::field::display),
-                "retrying"
-            )
-        }
-
-        #[cold]
-        #[inline(never)]
-        fn __steadfast_gave_up(attempts: u32, error: ::core::option::Option<$crate::__private::ErrorField<'_>>) {
-            $crate::__private::tracing::event!(
-                $crate::__private::tracing::Level::$level,
-                "fn" = $name,
-                attempts,
-                error = error.as_ref().map($crate::__private::tracing::field::display),
-                "giving up"
-            )
-        }
+macro_rules! __retry_callsites {
+    ($callsites:ident, $name:expr, $level:ident $(, $field:literal)*) => {
+        static $callsites: $crate::__private::Callsites = {
+            use $crate::__private::tracing as __tracing;
+            static __FIELDS: &[&str] = &["message", "fn", "attempt", "max_attempts", "delay_ms", "reason", "error" $(, $field)*];
+            static __MAIN: __tracing::Metadata<'static> = __tracing::Metadata::new(
+                "retry event",
+                ::core::module_path!(),
+                __tracing::Level::$level,
+                ::core::option::Option::Some(::core::file!()),
+                ::core::option::Option::Some(::core::line!()),
+                ::core::option::Option::Some(::core::module_path!()),
+                __tracing::field::FieldSet::new(__FIELDS, __tracing::callsite::Identifier(&$callsites.main)),
+                __tracing::metadata::Kind::EVENT,
+            );
+            static __DEBUG: __tracing::Metadata<'static> = __tracing::Metadata::new(
+                "retry event",
+                ::core::module_path!(),
+                __tracing::Level::DEBUG,
+                ::core::option::Option::Some(::core::file!()),
+                ::core::option::Option::Some(::core::line!()),
+                ::core::option::Option::Some(::core::module_path!()),
+                __tracing::field::FieldSet::new(__FIELDS, __tracing::callsite::Identifier(&$callsites.debug)),
+                __tracing::metadata::Kind::EVENT,
+            );
+            $crate::__private::Callsites {
+                main: __tracing::callsite::DefaultCallsite::new(&__MAIN),
+                debug: __tracing::callsite::DefaultCallsite::new(&__DEBUG),
+                name: $name,
+            }
+        };
     };
 }
 
-/// The `error` field of an event: `Display` where the error has it, else `Debug`, else
-/// nothing, chosen by autoref specialisation where the error's type is concrete.
+/// Emits `event` at one of `callsites`, with the error described as `error` and the
+/// values of the user's fields.
 #[doc(hidden)]
-#[macro_export]
-macro_rules! __describe_error {
-    ($error:expr) => {{
-        #[allow(unused_imports)]
-        use $crate::__private::{DescribeDebug as _, DescribeDisplay as _, DescribeNothing as _};
-        $error.and_then(|e| (&&&$crate::__private::Describe(e)).__steadfast_describe())
+#[cold]
+#[inline(never)]
+pub fn emit<E>(
+    callsites: &'static Callsites,
+    event: &Event<'_, E>,
+    error: Option<ErrorField<'_>>,
+    user: &[Option<&dyn Value>],
+) {
+    let callsite = match event.kind {
+        Kind::NotRetried => &callsites.debug,
+        Kind::Retrying | Kind::GaveUp => &callsites.main,
+    };
+    dispatch(callsite, callsites.name, event, error, user);
+}
+
+fn dispatch<E>(
+    callsite: &'static DefaultCallsite,
+    name: &str,
+    event: &Event<'_, E>,
+    error: Option<ErrorField<'_>>,
+    user: &[Option<&dyn Value>],
+) {
+    let meta = callsite.metadata();
+    let level = *meta.level();
+    if level > STATIC_MAX_LEVEL || level > LevelFilter::current() {
+        return;
+    }
+    let interest = callsite.interest();
+    if interest.is_never()
+        || !(interest.is_always() || tracing::dispatcher::get_default(|dispatch| dispatch.enabled(meta)))
+    {
+        return;
+    }
+    let message = match event.kind {
+        Kind::Retrying => format_args!("retrying"),
+        Kind::GaveUp => format_args!("giving up"),
+        Kind::NotRetried => format_args!("not retried"),
+    };
+    let delay_ms = event.delay.map(millis);
+    let reason = event.reason.map(|r| r.as_str());
+    let error = error.as_ref().map(tracing::field::display);
+    let fields = meta.fields();
+    let mut names = fields.iter();
+    let Some(first) = names.next() else { return };
+    // `value_set` takes an array: the fixed fields, the user's, then padding with no value.
+    const SLOTS: usize = 7 + MAX_USER_FIELDS;
+    let names: [tracing::field::Field; SLOTS] =
+        std::array::from_fn(|i| if i == 0 { first.clone() } else { names.next().unwrap_or_else(|| first.clone()) });
+    let fixed: [Option<&dyn Value>; 7] = [
+        Some(&message),
+        Some(&name),
+        Some(&event.attempt),
+        Some(&event.max_attempts),
+        delay_ms.as_ref().map(|d| d as &dyn Value),
+        reason.as_ref().map(|r| r as &dyn Value),
+        error.as_ref().map(|e| e as &dyn Value),
+    ];
+    let pairs: [(&tracing::field::Field, Option<&dyn Value>); SLOTS] = std::array::from_fn(|i| {
+        let value = match i {
+            0..7 => fixed[i],
+            _ => user.get(i - 7).copied().flatten(),
+        };
+        (&names[i], value)
+    });
+    tracing::Event::dispatch(meta, &fields.value_set(&pairs));
+}
+
+/// Milliseconds, for the `delay_ms` field.
+pub(crate) fn millis(delay: Duration) -> u64 {
+    u64::try_from(delay.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The error of an event: `Display` where the error has it, else `Debug`.
+#[doc(hidden)]
+#[allow(missing_debug_implementations)]
+pub enum ErrorField<'a> {
+    Display(&'a dyn fmt::Display),
+    Debug(&'a dyn fmt::Debug),
+}
+
+impl fmt::Display for ErrorField<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ErrorField::Display(e) => e.fmt(f),
+            ErrorField::Debug(e) => e.fmt(f),
+        }
+    }
+}
+
+/// The builder's events: target `steadfast`, at the level its [`Log`] names.
+pub(crate) struct BuilderEvents {
+    pub(crate) log: Log,
+    pub(crate) name: &'static str,
+}
+
+macro_rules! builder_callsite {
+    ($level:ident) => {{
+        static META: tracing::Metadata<'static> = tracing::Metadata::new(
+            "retry event",
+            "steadfast",
+            Level::$level,
+            Some(file!()),
+            Some(line!()),
+            Some(module_path!()),
+            tracing::field::FieldSet::new(FIELDS, tracing::callsite::Identifier(&CALLSITE)),
+            tracing::metadata::Kind::EVENT,
+        );
+        static CALLSITE: DefaultCallsite = DefaultCallsite::new(&META);
+        &CALLSITE
     }};
+}
+
+impl<E: fmt::Debug> Events<E> for BuilderEvents {
+    fn event(&mut self, event: &Event<'_, E>) {
+        builder_event(self.log, self.name, event, event.error.map(|e| ErrorField::Debug(e as &dyn fmt::Debug)));
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn builder_event<E>(log: Log, name: &str, event: &Event<'_, E>, error: Option<ErrorField<'_>>) {
+    let callsite: &'static DefaultCallsite = match (event.kind, log) {
+        (_, Log::Off) => return,
+        (Kind::NotRetried, _) | (_, Log::Debug) => builder_callsite!(DEBUG),
+        (_, Log::Error) => builder_callsite!(ERROR),
+        (_, Log::Warn) => builder_callsite!(WARN),
+        (_, Log::Info) => builder_callsite!(INFO),
+        (_, Log::Trace) => builder_callsite!(TRACE),
+    };
+    dispatch(callsite, name, event, error, &[]);
 }

@@ -61,6 +61,7 @@ pub struct Policy {
     pub(crate) max: Duration,
     factor: f64,
     pub(crate) deadline: Option<Duration>,
+    pub(crate) timeout: Option<Duration>,
 }
 
 impl Default for Policy {
@@ -86,6 +87,7 @@ impl Policy {
             max: DEFAULT_MAX,
             factor: 2.0,
             deadline: None,
+            timeout: None,
         }
     }
 
@@ -165,55 +167,84 @@ impl Policy {
         self
     }
 
-    /// Total time budget from the first call: no sleep that would end past it starts.
+    /// Total time budget from the first call: no sleep that would end at or past it starts,
+    /// and each attempt's [`timeout`](Self::timeout) is cut to what is left of it.
     pub const fn deadline(mut self, deadline: Duration) -> Self {
         self.deadline = Some(deadline);
         self
     }
 
+    /// Limits each attempt of an async retry to `limit`; a timed-out attempt fails with
+    /// [`Elapsed`](crate::Elapsed), converted into the caller's error.
+    pub const fn timeout(mut self, limit: Duration) -> Self {
+        self.timeout = Some(limit);
+        self
+    }
+
     /// The total time budget, if any.
-    pub const fn total_deadline(&self) -> Option<Duration> {
+    pub const fn get_deadline(&self) -> Option<Duration> {
         self.deadline
     }
 
+    /// The per-attempt limit, if any.
+    pub const fn get_timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
     /// Total calls including the first.
-    pub const fn max_attempts(&self) -> u32 {
+    pub const fn get_attempts(&self) -> u32 {
         self.attempts
     }
 
+    /// The shape of the delay sequence.
+    pub const fn get_backoff(&self) -> Backoff {
+        self.backoff
+    }
+
+    /// The randomisation of each delay.
+    pub const fn get_jitter(&self) -> Jitter {
+        self.jitter
+    }
+
     /// The floor of every delay, after defaults.
-    pub fn min_delay(&self) -> Duration {
+    pub const fn get_min(&self) -> Duration {
         let min = match (self.min, self.base) {
             (Some(min), _) => min,
             (None, Some(_)) => Duration::ZERO,
             (None, None) => DEFAULT_MIN,
         };
-        min.min(self.max)
+        if min.as_nanos() < self.max.as_nanos() {
+            min
+        } else {
+            self.max
+        }
     }
 
     /// The ceiling of every delay.
-    pub const fn max_delay(&self) -> Duration {
+    pub const fn get_max(&self) -> Duration {
         self.max
     }
 
     /// The un-jittered first delay, after defaults.
-    pub fn base_delay(&self) -> Duration {
+    pub const fn get_base(&self) -> Duration {
         match self.base {
             Some(base) => base,
-            None => self.min_delay(),
+            None => self.get_min(),
         }
     }
 
     /// The increment of linear backoff, after defaults.
-    pub fn step_delay(&self) -> Duration {
+    pub const fn get_step(&self) -> Duration {
         match self.step {
             Some(step) => step,
-            None => self.base_delay(),
+            None => self.get_base(),
         }
     }
 
     /// The growth factor of exponential backoff.
-    pub const fn growth(&self) -> f64 {
+    pub const fn get_factor(&self) -> f64 {
         self.factor
     }
 }
+
+pub use crate::backoff::Delays;

@@ -1,8 +1,20 @@
-//! Exact tests of retrying code: a fixed jitter seed, and the list of sleeps a call took.
+//! Exact tests of retrying code: a fixed jitter seed, the list of sleeps a call took, and
+//! sleeps that return at once.
 //!
-//! Both act on the current thread, which is where tokio's default test runtime
-//! (`#[tokio::test]`, current-thread) runs everything. With
-//! `#[tokio::test(start_paused = true)]` the sleeps take no wall time at all.
+//! All three act on the current thread, which is where tokio's default test runtime
+//! (`#[tokio::test]`, current-thread) runs everything, tasks it spawns included. A call
+//! polled on another thread (a task spawned on a multi-thread runtime, a thread of its own)
+//! is not covered.
+//!
+//! Two ways to make a test of retrying code instant:
+//!
+//! - **The paused clock** (`#[tokio::test(start_paused = true)]`, tokio's `test-util`
+//!   feature): every sleep, timeout and deadline is exact and takes no wall time. Use it for
+//!   pure logic. It does not mix with a real server in the same test: while the test waits
+//!   for the server's answer, the paused clock jumps ahead and every `timeout` fires.
+//! - **[`instant_sleeps`]**: backoff and `retry_after` sleeps return at once, on any
+//!   executor and any clock, while the per-attempt `timeout` keeps real time. Use it
+//!   against a real (mock) server.
 //!
 //! ```
 //! use std::time::Duration;
@@ -108,4 +120,61 @@ pub(crate) fn sleeping(delay: Duration) {
             log.borrow_mut().push(delay);
         }
     });
+}
+
+thread_local! {
+    static INSTANT: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Makes every retry sleep that begins on this thread return at once, until the returned
+/// guard is dropped; the sleeps are still recorded by [`record_sleeps`], with the exact
+/// durations the policy chose.
+///
+/// Only backoff and `retry_after` sleeps are skipped. A per-attempt `timeout` keeps real
+/// time, and a throttle's wait for a permit is not a retry sleep (neither skipped nor
+/// recorded). A `deadline` counts the skipped sleeps as if they had been slept, so the
+/// retries stop where they would in production.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use steadfast::{retry, testing};
+///
+/// #[retry(attempts = 4, min = "10s", max = "60s", jitter = "none")]
+/// fn flaky() -> Result<(), std::io::Error> {
+///     Err(std::io::Error::other("down"))
+/// }
+///
+/// let _instant = testing::instant_sleeps();
+/// let sleeps = testing::record_sleeps();
+/// let started = Instant::now();
+/// assert!(flaky().is_err());
+/// assert_eq!(sleeps.take(), [10, 20, 40].map(Duration::from_secs));
+/// assert!(started.elapsed() < Duration::from_secs(1));
+/// ```
+pub fn instant_sleeps() -> InstantSleeps {
+    INSTANT.with(|n| n.set(n.get() + 1));
+    InstantSleeps { _not_send: Default::default() }
+}
+
+/// Sleeps return at once on this thread while it lives; returned by [`instant_sleeps`].
+#[must_use = "sleeps are instant only while the guard is held"]
+pub struct InstantSleeps {
+    _not_send: std::marker::PhantomData<Rc<()>>,
+}
+
+impl fmt::Debug for InstantSleeps {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InstantSleeps").finish_non_exhaustive()
+    }
+}
+
+impl Drop for InstantSleeps {
+    fn drop(&mut self) {
+        let _ = INSTANT.try_with(|n| n.set(n.get().saturating_sub(1)));
+    }
+}
+
+/// Whether retry sleeps on this thread return at once.
+pub(crate) fn skips_sleeps() -> bool {
+    INSTANT.try_with(|n| n.get() > 0).unwrap_or(false)
 }

@@ -1,12 +1,13 @@
 //! [`Budget`]: gRPC's retry throttling (proposal A6) shared by a fleet, on one Redis key.
 
+use std::convert::Infallible;
 use std::fmt;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use redis::Script;
 
 use super::{FailMode, Redis, Unavailable, TARGET};
-use crate::guard::Verdict;
+use crate::guard::{Admit, Fits, Guard, Record, Verdict};
 
 static A6: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("budget.lua")));
 
@@ -51,16 +52,19 @@ const SCALE: u64 = 1000;
 /// upload_with_retries(&retries, 1).await.unwrap();
 /// # }
 /// ```
+///
+/// Clones share the bucket (it is in Redis) and the local stand-in.
+#[derive(Clone)]
 pub struct Budget {
     redis: Redis,
-    key: String,
+    key: Arc<str>,
     /// Thousandths of a token.
     max: u64,
     /// Thousandths of a token.
     ratio: u64,
     mode: FailMode,
     /// The stand-in while Redis is down ([`FailMode::Open`]); told of every attempt.
-    local: crate::Budget,
+    local: Arc<crate::Budget>,
 }
 
 impl Budget {
@@ -70,12 +74,12 @@ impl Budget {
     pub fn new(redis: &Redis, name: &str, max_tokens: u32, ratio: f64) -> Self {
         Budget {
             redis: redis.clone(),
-            key: redis.key(name, "budget"),
+            key: redis.key(name, "budget").into(),
             max: u64::from(max_tokens) * SCALE,
             // Rounded as the in-process budget rounds it; `as` saturates NaN and negatives to 0.
             ratio: (ratio * SCALE as f64 + 0.5) as u64,
             mode: FailMode::Open,
-            local: crate::Budget::new(max_tokens, ratio),
+            local: Arc::new(crate::Budget::new(max_tokens, ratio)),
         }
     }
 
@@ -126,7 +130,7 @@ impl Budget {
     /// Runs the script's `op`; the tokens after it, in thousandths.
     async fn run(&self, op: &str) -> Result<u64, Unavailable> {
         let mut a6 = A6.prepare_invoke();
-        a6.key(&self.key).arg(op).arg(self.max).arg(SCALE).arg(self.ratio);
+        a6.key(&*self.key).arg(op).arg(self.max).arg(SCALE).arg(self.ratio);
         self.redis.eval(&self.key, &a6).await
     }
 
@@ -156,19 +160,33 @@ impl Budget {
     }
 }
 
-// The `budget` key of an `async fn` takes it (or a `LazyLock`, `&` or `Arc` of it).
-impl crate::guard::private::AsyncBudget for Budget {
-    async fn verdict(&self, is_ok: bool, retry: bool) -> bool {
-        match Verdict::of(is_ok, retry) {
-            Verdict::Success => {
-                self.record_success().await;
-                false
-            }
-            Verdict::Failure => self.record_failure().await,
-            Verdict::Neither => false,
+/// The `budget` key and [`Retry::budget`](crate::builder::Retry::budget) take it: every
+/// attempt's verdict is a round-trip to Redis.
+impl Guard for Budget {
+    type Refusal = Infallible;
+    type Ticket = ();
+
+    fn admit(&self) -> Admit<(), Infallible> {
+        Admit::Now(())
+    }
+
+    fn record(&self, _: (), verdict: Verdict) -> Record {
+        if !verdict.is_failure() && !verdict.is_success() {
+            return Record::Now(true);
         }
+        let budget = self.clone();
+        Record::Pending(Box::pin(async move {
+            if verdict.is_failure() {
+                budget.record_failure().await
+            } else {
+                budget.record_success().await;
+                true
+            }
+        }))
     }
 }
+
+impl Fits<crate::Budget> for Budget {}
 
 impl fmt::Debug for Budget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -66,7 +66,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{FromRedisValue, RedisError, ScriptInvocation};
 
-use crate::clock::{self, Instant};
+use tokio::time::Instant;
 
 mod budget;
 mod throttle;
@@ -189,7 +189,7 @@ impl Redis {
         let conn = {
             let mut state = self.state();
             if let Some(until) = state.down_until {
-                let now = clock::now();
+                let now = Instant::now();
                 if now < until {
                     return Err(Unavailable::new(key, Cause::Down));
                 }
@@ -213,7 +213,7 @@ impl Redis {
                 other => other,
             }
         };
-        match clock::timeout(self.timeout, attempt).await {
+        match tokio::time::timeout(self.timeout, attempt).await {
             Ok(Ok(value)) => {
                 self.up();
                 Ok(value)
@@ -255,7 +255,7 @@ impl Redis {
 
     fn down(&self, timed_out: bool) {
         let mut state = self.state();
-        state.down_until = Some(clock::now() + self.recheck);
+        state.down_until = Some(Instant::now() + self.recheck);
         if timed_out {
             // A server that stopped answering may never close the socket: start afresh.
             state.connection = None;
@@ -362,5 +362,18 @@ impl Error for Unavailable {
             Cause::Redis(e) => Some(&**e),
             Cause::Timeout(_) | Cause::Down => None,
         }
+    }
+}
+
+impl<E: From<Unavailable>> crate::guard::Report<Unavailable> for E {
+    fn report(refusal: Unavailable) -> Self {
+        refusal.into()
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<X> crate::guard::Report<Unavailable> for crate::Error<X> {
+    fn report(refusal: Unavailable) -> Self {
+        crate::Error::Unavailable(refusal)
     }
 }

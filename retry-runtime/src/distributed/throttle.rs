@@ -1,13 +1,13 @@
 //! [`Throttle`]: a rate limit shared by a fleet, GCRA on one Redis key.
 
 use std::fmt;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use redis::Script;
 
 use super::{FailMode, Redis, Unavailable, TARGET};
-use crate::clock;
+use crate::guard::{Admit, Fits, Guard, Record, Verdict};
 
 static GCRA: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("throttle.lua")));
 
@@ -52,15 +52,22 @@ static GCRA: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("throt
 /// # }
 /// ```
 pub struct Throttle {
-    redis: Redis,
-    key: String,
+    handle: Handle,
     rate: Rate,
+    /// Whether `local` was given, not derived from the rate.
+    local_given: bool,
+}
+
+/// What a permit needs, cheap to clone into the future of a call that waits for one.
+#[derive(Clone)]
+struct Handle {
+    redis: Redis,
+    key: Arc<str>,
+    period_micros: u64,
     burst: u32,
     mode: FailMode,
     /// The stand-in while Redis is down ([`FailMode::Open`]).
-    local: crate::Throttle,
-    /// Whether `local` was given, not derived from the rate.
-    local_given: bool,
+    local: Arc<crate::Throttle>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -100,30 +107,30 @@ impl Throttle {
     }
 
     fn new(redis: &Redis, name: &str, rate: Rate) -> Self {
-        Throttle {
+        let handle = Handle {
             redis: redis.clone(),
-            key: redis.key(name, "throttle"),
-            rate,
+            key: redis.key(name, "throttle").into(),
+            period_micros: rate.period_micros(),
             burst: 1,
             mode: FailMode::Open,
-            local: rate.local(1),
-            local_given: false,
-        }
+            local: Arc::new(rate.local(1)),
+        };
+        Throttle { handle, rate, local_given: false }
     }
 
     /// Lets up to `b` permits through at once after a quiet spell (1 by default, `0` is
     /// taken as 1); the average rate does not change.
     pub fn burst(mut self, b: u32) -> Self {
-        self.burst = b.max(1);
+        self.handle.burst = b.max(1);
         if !self.local_given {
-            self.local = self.rate.local(self.burst);
+            self.handle.local = Arc::new(self.rate.local(self.handle.burst));
         }
         self
     }
 
     /// What to do while Redis is unreachable ([`FailMode::Open`] by default).
     pub fn fail_mode(mut self, mode: FailMode) -> Self {
-        self.mode = mode;
+        self.handle.mode = mode;
         self
     }
 
@@ -132,14 +139,14 @@ impl Throttle {
     /// rate. A process's share (the rate divided by the number of processes) keeps the fleet
     /// near its limit instead.
     pub fn local(mut self, throttle: crate::Throttle) -> Self {
-        self.local = throttle;
+        self.handle.local = Arc::new(throttle);
         self.local_given = true;
         self
     }
 
     /// The Redis key that holds the schedule.
     pub fn key(&self) -> &str {
-        &self.key
+        &self.handle.key
     }
 
     /// Waits for a permit. Cancel-safe: a dropped wait takes no permit.
@@ -147,27 +154,37 @@ impl Throttle {
     /// Returns [`Unavailable`] only with [`FailMode::Closed`], at the latest
     /// [`Redis::timeout`] after the call that found the server down.
     pub async fn acquire(&self) -> Result<(), Unavailable> {
-        let mut sleep = std::pin::pin!(clock::idle_sleep());
-        loop {
-            match self.check().await {
-                Ok(None) => return Ok(()),
-                Ok(Some(wait)) => {
-                    clock::arm(sleep.as_mut(), wait);
-                    sleep.as_mut().await;
-                }
-                Err(e) => {
-                    self.fall_back(e)?;
-                    self.local.acquire().await;
-                    return Ok(());
-                }
-            }
-        }
+        self.handle.acquire().await
     }
 
     /// Takes a permit if one is free now.
     ///
     /// Returns [`Unavailable`] only with [`FailMode::Closed`].
     pub async fn try_acquire(&self) -> Result<bool, Unavailable> {
+        self.handle.try_acquire().await
+    }
+}
+
+impl Handle {
+    async fn acquire(&self) -> Result<(), Unavailable> {
+        let mut sleep = std::pin::pin!(tokio::time::sleep(Duration::ZERO));
+        loop {
+            match self.check().await {
+                Ok(None) => return Ok(()),
+                Ok(Some(wait)) => {
+                    sleep.as_mut().reset(tokio::time::Instant::now() + wait);
+                    sleep.as_mut().await;
+                }
+                Err(e) => {
+                    self.fall_back(e)?;
+                    self.local.acquire_on::<crate::timer::Tokio>().await;
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    async fn try_acquire(&self) -> Result<bool, Unavailable> {
         match self.check().await {
             Ok(wait) => Ok(wait.is_none()),
             Err(e) => {
@@ -180,7 +197,7 @@ impl Throttle {
     /// Takes a permit (`None`), or says how long until the next is due.
     async fn check(&self) -> Result<Option<Duration>, Unavailable> {
         let mut gcra = GCRA.prepare_invoke();
-        gcra.key(&self.key).arg(self.rate.period_micros()).arg(self.burst);
+        gcra.key(&*self.key).arg(self.period_micros).arg(self.burst);
         let wait: u64 = self.redis.eval(&self.key, &gcra).await?;
         Ok((wait > 0).then(|| Duration::from_micros(wait)))
     }
@@ -203,24 +220,33 @@ impl Throttle {
     }
 }
 
-// The `throttle` key of an `async fn` takes it (or a `LazyLock`, `&` or `Arc` of it); a
-// refused permit ends the call with `E::from(Unavailable)`.
-impl crate::guard::private::AsyncThrottle for Throttle {
+/// The `throttle` key and [`Retry::throttle`](crate::builder::Retry::throttle) take it: each
+/// attempt waits for a permit of the fleet's schedule (a round-trip to Redis); a refused
+/// permit ends the call with `E::from(Unavailable)`.
+impl Guard for Throttle {
     type Refusal = Unavailable;
+    type Ticket = ();
 
-    fn permit(&self) -> impl std::future::Future<Output = Result<(), Unavailable>> + Send {
-        self.acquire()
+    fn admit(&self) -> Admit<(), Unavailable> {
+        let handle = self.handle.clone();
+        Admit::Pending(Box::pin(async move { handle.acquire().await }))
+    }
+
+    fn record(&self, _: (), _: Verdict) -> Record {
+        Record::Now(true)
     }
 }
+
+impl Fits<crate::Throttle> for Throttle {}
 
 impl fmt::Debug for Throttle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Throttle")
-            .field("key", &self.key)
-            .field("period", &Duration::from_micros(self.rate.period_micros()))
-            .field("burst", &self.burst)
-            .field("fail_mode", &self.mode)
-            .field("local", &self.local)
+            .field("key", &self.handle.key)
+            .field("period", &Duration::from_micros(self.handle.period_micros))
+            .field("burst", &self.handle.burst)
+            .field("fail_mode", &self.handle.mode)
+            .field("local", &self.handle.local)
             .finish()
     }
 }

@@ -16,13 +16,14 @@
 //! publishes "open" after, so whoever sees "open" sees its reopen time.
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
-use std::sync::OnceLock;
 use std::time::Duration;
 
-use super::sync::{const_fn, AtomicI64, AtomicU64, Ordering};
-use crate::clock::{self, Instant};
+use super::sync::{const_fn, AtomicU64, Ordering};
+use super::{Admit, Fits, Guard, Record, Verdict};
 use crate::error::Open;
+use crate::timer::{Clock, DefaultClock, Instant};
 
 /// Where a [`Breaker`] stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -112,14 +113,17 @@ pub enum BreakerState {
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() { assert!(poll_feed().await.unwrap().is_some()); }
 /// ```
-pub struct Breaker {
+pub struct Breaker<C = DefaultClock> {
     state: AtomicU64,
-    /// When an open breaker lets probes through: nanoseconds from the origin of `now()`.
-    reopen_at: AtomicI64,
+    /// When an open breaker lets probes through: nanoseconds on the clock `C`.
+    reopen_at: AtomicU64,
     failures: u32,
     probes: u32,
     cooldown: Duration,
     name: &'static str,
+    /// A dropped attempt that ran this long counts as a failure.
+    hung_after: Option<Duration>,
+    clock: PhantomData<fn() -> C>,
 }
 
 const CLOSED: u64 = 0;
@@ -160,11 +164,32 @@ impl Breaker {
         pub fn new(failures: u32, cooldown: Duration) -> Self {
             Breaker {
                 state: AtomicU64::new(CLOSED << PHASE_SHIFT),
-                reopen_at: AtomicI64::new(0),
+                reopen_at: AtomicU64::new(0),
                 failures: if failures == 0 { 1 } else { failures },
                 probes: 1,
                 cooldown,
                 name: "",
+                hung_after: None,
+                clock: PhantomData,
+            }
+        }
+    }
+}
+
+impl<C: Clock> Breaker<C> {
+    const_fn! {
+        /// The same breaker, timing its cooldown on the clock `C` instead of the
+        /// [`DefaultClock`].
+        pub fn clock<D: Clock>(self) -> Breaker<D> {
+            Breaker {
+                state: self.state,
+                reopen_at: self.reopen_at,
+                failures: self.failures,
+                probes: self.probes,
+                cooldown: self.cooldown,
+                name: self.name,
+                hung_after: self.hung_after,
+                clock: PhantomData,
             }
         }
     }
@@ -174,6 +199,17 @@ impl Breaker {
         /// taken as 1). The first to succeed closes it; the first to fail re-opens it.
         pub fn probes(mut self, n: u32) -> Self {
             self.probes = if n == 0 { 1 } else { n };
+            self
+        }
+    }
+
+    const_fn! {
+        /// Counts an attempt that is dropped after running at least `limit` as a failure, so
+        /// that a hung service trips the breaker even when every caller gives up first (an
+        /// outer timeout, a `select!`, a client going away). Without it a dropped attempt
+        /// counts as neither, since callers also drop calls for reasons of their own.
+        pub fn hung_after(mut self, limit: Duration) -> Self {
+            self.hung_after = Some(limit);
             self
         }
     }
@@ -193,7 +229,7 @@ impl Breaker {
         match phase(word) {
             CLOSED => BreakerState::Closed,
             HALF_OPEN => BreakerState::HalfOpen,
-            OPEN if now() >= self.reopen_at.load(Ordering::Acquire) => BreakerState::HalfOpen,
+            OPEN if C::now().as_nanos() >= self.reopen_at.load(Ordering::Acquire) => BreakerState::HalfOpen,
             _ => BreakerState::Open,
         }
     }
@@ -202,7 +238,7 @@ impl Breaker {
     ///
     /// Report the call's outcome on the permit; dropping it counts as neither.
     #[inline]
-    pub fn try_acquire(&self) -> Result<BreakerPermit<'_>, Open> {
+    pub fn try_acquire(&self) -> Result<BreakerPermit<'_, C>, Open> {
         let word = self.state.load(Ordering::Acquire);
         if phase(word) == CLOSED {
             return Ok(BreakerPermit { breaker: self, word });
@@ -225,7 +261,7 @@ impl Breaker {
     /// Ends the cooldown now, for the loom models (which cannot wait).
     #[cfg(all(test, loom))]
     pub(super) fn reopen_now(&self) {
-        self.reopen_at.store(i64::MIN, Ordering::Release);
+        self.reopen_at.store(0, Ordering::Release);
     }
 
     /// Whether the breaker turns calls away at once (no clock read: an open breaker
@@ -235,11 +271,11 @@ impl Breaker {
     }
 
     #[cold]
-    fn acquire_slow(&self, mut word: u64) -> Result<BreakerPermit<'_>, Open> {
+    fn acquire_slow(&self, mut word: u64) -> Result<BreakerPermit<'_, C>, Open> {
         loop {
             let wanted = match phase(word) {
                 CLOSED => return Ok(BreakerPermit { breaker: self, word }),
-                OPEN if now() >= self.reopen_at.load(Ordering::Acquire) => next(word, HALF_OPEN, 1),
+                OPEN if C::now().as_nanos() >= self.reopen_at.load(Ordering::Acquire) => next(word, HALF_OPEN, 1),
                 HALF_OPEN if count(word) < self.probes => with_count(word, count(word) + 1),
                 _ => return Err(Open),
             };
@@ -319,8 +355,7 @@ impl Breaker {
     /// Finishes opening: only the thread that moved the breaker to "opening" gets here,
     /// and no other transition starts from "opening", so plain stores suffice.
     fn open(&self, opening: u64, probe_failed: bool) {
-        let cooldown = i64::try_from(self.cooldown.as_nanos()).unwrap_or(i64::MAX);
-        self.reopen_at.store(now().saturating_add(cooldown), Ordering::Release);
+        self.reopen_at.store(C::now().saturating_add(self.cooldown).as_nanos(), Ordering::Release);
         self.state.store((opening & !(0b11 << PHASE_SHIFT)) | (OPEN << PHASE_SHIFT), Ordering::Release);
         let cooldown_ms = u64::try_from(self.cooldown.as_millis()).unwrap_or(u64::MAX);
         if probe_failed {
@@ -354,7 +389,7 @@ impl Breaker {
     }
 }
 
-impl fmt::Debug for Breaker {
+impl<C: Clock> fmt::Debug for Breaker<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Breaker")
             .field("name", &self.name)
@@ -371,13 +406,13 @@ impl fmt::Debug for Breaker {
 /// probe's slot is given back, so a cancelled probe never leaves the breaker stuck
 /// half-open.
 #[must_use = "report the call's outcome with `success()` or `failure()`"]
-pub struct BreakerPermit<'a> {
-    breaker: &'a Breaker,
+pub struct BreakerPermit<'a, C: Clock = DefaultClock> {
+    breaker: &'a Breaker<C>,
     /// The state word when the call was let through.
     word: u64,
 }
 
-impl BreakerPermit<'_> {
+impl<C: Clock> BreakerPermit<'_, C> {
     /// The call succeeded: the failure count restarts; a probe closes the breaker.
     #[inline]
     pub fn success(self) {
@@ -399,13 +434,7 @@ impl BreakerPermit<'_> {
     }
 }
 
-impl<'a> BreakerPermit<'a> {
-    pub(crate) fn breaker(&self) -> &'a Breaker {
-        self.breaker
-    }
-}
-
-impl Drop for BreakerPermit<'_> {
+impl<C: Clock> Drop for BreakerPermit<'_, C> {
     #[inline]
     fn drop(&mut self) {
         if self.is_probe() {
@@ -414,20 +443,64 @@ impl Drop for BreakerPermit<'_> {
     }
 }
 
-impl fmt::Debug for BreakerPermit<'_> {
+impl<C: Clock> fmt::Debug for BreakerPermit<'_, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BreakerPermit").field("probe", &self.is_probe()).finish_non_exhaustive()
     }
 }
 
-/// Now, in nanoseconds from a process-wide origin on tokio's clock; signed, because a
-/// paused test clock may stand before the origin another test's clock set.
-fn now() -> i64 {
-    static ORIGIN: OnceLock<Instant> = OnceLock::new();
-    let now = clock::now();
-    let origin = *ORIGIN.get_or_init(|| now);
-    match now.checked_duration_since(origin) {
-        Some(after) => i64::try_from(after.as_nanos()).unwrap_or(i64::MAX),
-        None => i64::try_from(origin.saturating_duration_since(now).as_nanos()).map_or(i64::MIN, |before| -before),
+/// What a breaker remembers of an attempt it let through.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct Ticket {
+    /// The state word the attempt was let through under.
+    word: u64,
+    /// When, if [`Breaker::hung_after`] needs to know.
+    since: Option<Instant>,
+}
+
+impl<C: Clock> Guard for Breaker<C> {
+    type Refusal = Open;
+    type Ticket = Ticket;
+
+    #[inline]
+    fn admit(&self) -> Admit<Ticket, Open> {
+        match self.try_acquire() {
+            Ok(permit) => {
+                let since = self.hung_after.map(|_| C::now());
+                Admit::Now(Ticket { word: ManuallyDrop::new(permit).word, since })
+            }
+            Err(open) => Admit::Refused(open),
+        }
+    }
+
+    /// A failure that the server paced (it sent a hint) does not count: the service is up.
+    /// A timeout counts whether or not it is retried. Once open, no retry starts.
+    #[inline]
+    fn record(&self, ticket: Ticket, verdict: Verdict) -> Record {
+        let permit = BreakerPermit { breaker: self, word: ticket.word };
+        if verdict.is_success() {
+            permit.success();
+        } else if verdict.timed_out() || (verdict.is_failure() && !verdict.paced()) {
+            permit.failure();
+        } else {
+            drop(permit);
+        }
+        Record::Now(!self.is_open())
+    }
+
+    /// An attempt dropped after running [`hung_after`](Breaker::hung_after) counts as a
+    /// failure; any other gives its probe slot back.
+    fn abandon(&self, ticket: Ticket, running: bool) {
+        let permit = BreakerPermit { breaker: self, word: ticket.word };
+        let hung = match (self.hung_after, ticket.since) {
+            (Some(limit), Some(since)) => running && C::now().saturating_duration_since(since) >= limit,
+            _ => false,
+        };
+        if hung {
+            permit.failure();
+        }
     }
 }
+
+impl<C: Clock> Fits<Breaker> for Breaker<C> {}

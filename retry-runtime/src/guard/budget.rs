@@ -1,9 +1,11 @@
 //! [`Budget`]: gRPC's retry throttling (proposal A6), shared by every call site that names
 //! it.
 
+use std::convert::Infallible;
 use std::fmt;
 
 use super::sync::{const_fn, AtomicU64, Ordering};
+use super::{Admit, Fits, Guard, Record, Verdict};
 
 /// Tokens are kept in thousandths, as gRPC keeps `token_ratio` to three decimals.
 const SCALE: u64 = 1000;
@@ -136,3 +138,28 @@ impl fmt::Debug for Budget {
             .finish()
     }
 }
+
+impl Guard for Budget {
+    type Refusal = Infallible;
+    type Ticket = ();
+
+    /// A budget never turns a first attempt away; it refuses retries in [`record`](Self::record).
+    #[inline]
+    fn admit(&self) -> Admit<(), Infallible> {
+        Admit::Now(())
+    }
+
+    #[inline]
+    fn record(&self, _: (), verdict: Verdict) -> Record {
+        Record::Now(if verdict.is_failure() {
+            self.record_failure()
+        } else {
+            if verdict.is_success() {
+                self.record_success();
+            }
+            true
+        })
+    }
+}
+
+impl Fits<Budget> for Budget {}

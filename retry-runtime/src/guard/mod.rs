@@ -1,16 +1,55 @@
-//! Shared guards: [`Throttle`], [`Breaker`] and [`Budget`]. Each lives in a `static` (a
-//! `const fn` builds it) shared by every function that names it, in the attribute's
-//! `throttle`, `breaker` and `budget` keys, on the [`Retry`](crate::Retry) builder, or on
-//! its own around any code.
+//! Shared guards: a [`Throttle`], a [`Breaker`] and a [`Budget`], and the [`Guard`] trait
+//! they (and their Redis-backed siblings) implement.
+//!
+//! A guard is consulted around every attempt of a retried call, in the attribute's
+//! `throttle`, `breaker` and `budget` keys or on the [`Retry`](crate::builder::Retry)
+//! builder: it admits the attempt (at once, after a wait, or not at all), then hears how
+//! the attempt went and says whether a retry may start. The retry engine does the rest:
+//! it sleeps a throttle's wait on the call's own timer, keeps a breaker's probe slot while
+//! the attempt runs, and gives it back if the call is dropped.
+//!
+//! A guard of your own is one `impl Guard` plus the kind of key it fits:
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use std::sync::atomic::{AtomicU32, Ordering};
+//! use steadfast::guard::{Admit, Fits, Guard, Record, Verdict};
+//! use steadfast::Budget;
+//!
+//! /// Counts the attempts that failed, and never refuses one.
+//! #[derive(Default)]
+//! struct FailureCounter(AtomicU32);
+//!
+//! impl Guard for FailureCounter {
+//!     type Refusal = Infallible;
+//!     type Ticket = ();
+//!
+//!     fn admit(&self) -> Admit<(), Infallible> {
+//!         Admit::Now(())
+//!     }
+//!
+//!     fn record(&self, _: (), verdict: Verdict) -> Record {
+//!         if verdict.is_failure() {
+//!             self.0.fetch_add(1, Ordering::Relaxed);
+//!         }
+//!         Record::Now(true)
+//!     }
+//! }
+//!
+//! impl Fits<Budget> for FailureCounter {}
+//! ```
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, LazyLock};
+use std::time::Duration;
 
 mod breaker;
 mod budget;
-pub(crate) mod builder;
 #[cfg(all(test, loom))]
 mod loom;
-pub(crate) mod private;
+pub(crate) mod set;
 mod sync;
 mod throttle;
 
@@ -18,102 +57,249 @@ pub use breaker::{Breaker, BreakerPermit, BreakerState};
 pub use budget::Budget;
 pub use throttle::Throttle;
 
-/// A path the `throttle`, `breaker` and `budget` keys accept: the guard itself, a
-/// `LazyLock` of it (for a guard built at run time), or a reference or `Arc` to either.
-#[diagnostic::on_unimplemented(
-    message = "expected a `{G}`, found `{Self}`",
-    label = "not a `{G}`",
-    note = "name a `static` holding the guard, e.g. `static LIMIT: {G} = …;`, or a `LazyLock<{G}>` for one built at run time"
-)]
-pub trait AsGuard<G> {
-    /// The guard.
-    fn as_guard(&self) -> &G;
-}
+/// A boxed future a guard answers with when the answer needs a round-trip (to Redis). It
+/// owns what it needs (a guard clones the handles it shares), so that a call can keep it
+/// while it waits.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
-impl AsGuard<Throttle> for Throttle {
-    #[inline]
-    fn as_guard(&self) -> &Throttle {
-        self
+/// A guard consulted around every attempt of a retried call.
+///
+/// In-process guards answer at once; a guard backed by a shared store answers with a
+/// future. See the [module docs](self) for an example.
+pub trait Guard {
+    /// Why the guard turns an attempt away: [`Open`](crate::Open) for a breaker,
+    /// [`Infallible`] for a guard that never does. The caller's error reports it through
+    /// [`Report`].
+    type Refusal;
+
+    /// What the guard remembers of an attempt between its admission and its verdict (a
+    /// breaker's state when it let the attempt through).
+    type Ticket;
+
+    /// Before each attempt: let it through, turn it away, or name how long to wait before
+    /// asking again (the call sleeps on its own timer, and a dropped wait takes nothing).
+    fn admit(&self) -> Admit<Self::Ticket, Self::Refusal>;
+
+    /// After each attempt: how it went; whether a retry may start.
+    fn record(&self, ticket: Self::Ticket, verdict: Verdict) -> Record;
+
+    /// The call was dropped after its admission and before its verdict: while the attempt
+    /// ran (`running`), or while it waited for another guard. Gives back what the ticket
+    /// holds; the default does nothing.
+    fn abandon(&self, ticket: Self::Ticket, running: bool) {
+        let _ = (ticket, running);
     }
 }
 
-impl AsGuard<Breaker> for Breaker {
-    #[inline]
-    fn as_guard(&self) -> &Breaker {
-        self
+/// A guard's answer before an attempt.
+pub enum Admit<K, R> {
+    /// Go ahead.
+    Now(K),
+    /// Not now: the call ends with this refusal.
+    Refused(R),
+    /// Ask again after this long (a throttle's next permit).
+    Wait(Duration),
+    /// The answer is on its way.
+    Pending(BoxFuture<Result<K, R>>),
+}
+
+/// A guard's answer after an attempt: whether a retry may start.
+pub enum Record {
+    /// The answer now.
+    Now(bool),
+    /// The answer is on its way.
+    Pending(BoxFuture<bool>),
+}
+
+impl<K, R> std::fmt::Debug for Admit<K, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Admit::Now(_) => f.write_str("Now"),
+            Admit::Refused(_) => f.write_str("Refused"),
+            Admit::Wait(d) => f.debug_tuple("Wait").field(d).finish(),
+            Admit::Pending(_) => f.write_str("Pending"),
+        }
     }
 }
 
-impl AsGuard<Budget> for Budget {
-    #[inline]
-    fn as_guard(&self) -> &Budget {
-        self
+impl std::fmt::Debug for Record {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Record::Now(b) => f.debug_tuple("Now").field(b).finish(),
+            Record::Pending(_) => f.write_str("Pending"),
+        }
     }
 }
 
-impl<G, F: FnOnce() -> G> AsGuard<G> for LazyLock<G, F> {
-    fn as_guard(&self) -> &G {
-        LazyLock::force(self)
-    }
-}
-
-impl<G, T: AsGuard<G> + ?Sized> AsGuard<G> for &T {
-    fn as_guard(&self) -> &G {
-        (**self).as_guard()
-    }
-}
-
-impl<G, T: AsGuard<G> + ?Sized> AsGuard<G> for Arc<T> {
-    fn as_guard(&self) -> &G {
-        (**self).as_guard()
-    }
-}
-
-/// What an attempt says about the service, for the breaker and the budget.
+/// How an attempt went, as the guards hear it.
+///
+/// The classification (`on`, `unless`, `when`, `if_ok`) decides: an attempt it retries is a
+/// *failure* whether or not an attempt remains; an `Ok` it does not retry is a *success*;
+/// an error it does not retry (a 401) is *neither*, since it says nothing about the
+/// service's health.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Verdict {
-    /// An `Ok` that is not retried.
+pub struct Verdict {
+    outcome: Outcome,
+    timed_out: bool,
+    paced: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
     Success,
-    /// Anything the classification retries: a retryable error, a timeout, an `Ok` that
-    /// `if_ok` rejects.
     Failure,
-    /// An error that is not retried: it says nothing about the service's health.
     Neither,
 }
 
 impl Verdict {
-    pub(crate) fn of(is_ok: bool, retry: bool) -> Verdict {
-        match (is_ok, retry) {
-            (_, true) => Verdict::Failure,
-            (true, false) => Verdict::Success,
-            (false, false) => Verdict::Neither,
-        }
+    pub(crate) const fn new(is_ok: bool, retried: bool, timed_out: bool, paced: bool) -> Self {
+        let outcome = match (is_ok, retried) {
+            (_, true) => Outcome::Failure,
+            (true, false) => Outcome::Success,
+            (false, false) => Outcome::Neither,
+        };
+        Verdict { outcome, timed_out, paced }
+    }
+
+    /// An `Ok` the classification does not retry.
+    pub const fn is_success(&self) -> bool {
+        matches!(self.outcome, Outcome::Success)
+    }
+
+    /// An attempt the classification retries: a retryable error, a retried timeout, an
+    /// `Ok` that `if_ok` rejects.
+    pub const fn is_failure(&self) -> bool {
+        matches!(self.outcome, Outcome::Failure)
+    }
+
+    /// The attempt ran past its `timeout`, whether or not it is retried.
+    pub const fn timed_out(&self) -> bool {
+        self.timed_out
+    }
+
+    /// The server said when to come back (`retry_after` gave a hint, as with a 429 or a
+    /// 503 with `Retry-After`): it is up and pacing its clients.
+    pub const fn paced(&self) -> bool {
+        self.paced
     }
 }
 
-impl BreakerPermit<'_> {
-    /// Reports `verdict`; whether the breaker still lets calls through after it.
-    pub(crate) fn record(self, verdict: Verdict) -> bool {
-        let breaker = self.breaker();
-        match verdict {
-            Verdict::Success => self.success(),
-            Verdict::Failure => self.failure(),
-            Verdict::Neither => drop(self),
-        }
-        !breaker.is_open()
+/// A guard that fits where a `K` does: `Fits<Throttle>` lets a guard be named by
+/// `throttle = …` and [`Retry::throttle`](crate::builder::Retry::throttle), `Fits<Breaker>`
+/// by `breaker`, `Fits<Budget>` by `budget`.
+#[diagnostic::on_unimplemented(
+    message = "expected a `{K}` (or another guard of its kind), found `{Self}`",
+    label = "not a guard of this kind",
+    note = "name the guard itself, a `LazyLock` of it, or a reference or `Arc` to it; the Redis-backed ones are in `steadfast::distributed`"
+)]
+pub trait Fits<K>: Guard {}
+
+/// How the caller's error type reports what the retry loop produced instead of an
+/// attempt's own error: a timeout ([`Elapsed`](crate::Elapsed)) or a guard's refusal
+/// ([`Open`](crate::Open), `Unavailable`).
+///
+/// Implemented for every `E: From<R>`, and for [`Error<X>`](crate::Error), which holds them
+/// all (for error types you do not own, with `wrap`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot report a `{R}` the retry loop produced",
+    label = "the function's error type must be able to hold a `{R}`",
+    note = "add `impl From<{R}> for {Self}` (a variant for it), or keep your error type and add `wrap` to return `steadfast::Error<…>`, which holds it"
+)]
+pub trait Report<R>: Sized {
+    /// The caller's error for `refusal`.
+    fn report(refusal: R) -> Self;
+}
+
+impl<E> Report<Infallible> for E {
+    fn report(refusal: Infallible) -> Self {
+        match refusal {}
     }
 }
 
-impl Budget {
-    /// Reports `verdict`; whether a retry may start after it.
-    pub(crate) fn record(&self, verdict: Verdict) -> bool {
-        match verdict {
-            Verdict::Success => {
-                self.record_success();
-                true
-            }
-            Verdict::Failure => self.record_failure(),
-            Verdict::Neither => true,
-        }
+impl<E: From<crate::Open>> Report<crate::Open> for E {
+    fn report(refusal: crate::Open) -> Self {
+        refusal.into()
     }
 }
+
+impl<E: From<crate::Elapsed>> Report<crate::Elapsed> for E {
+    fn report(refusal: crate::Elapsed) -> Self {
+        refusal.into()
+    }
+}
+
+impl Guard for () {
+    type Refusal = Infallible;
+    type Ticket = ();
+
+    #[inline]
+    fn admit(&self) -> Admit<(), Infallible> {
+        Admit::Now(())
+    }
+
+    #[inline]
+    fn record(&self, _: (), _: Verdict) -> Record {
+        Record::Now(true)
+    }
+}
+
+impl<T: Guard + ?Sized> Guard for &T {
+    type Refusal = T::Refusal;
+    type Ticket = T::Ticket;
+
+    #[inline]
+    fn admit(&self) -> Admit<Self::Ticket, Self::Refusal> {
+        (**self).admit()
+    }
+
+    #[inline]
+    fn record(&self, ticket: Self::Ticket, verdict: Verdict) -> Record {
+        (**self).record(ticket, verdict)
+    }
+
+    fn abandon(&self, ticket: Self::Ticket, running: bool) {
+        (**self).abandon(ticket, running)
+    }
+}
+
+impl<T: Guard + ?Sized> Guard for Arc<T> {
+    type Refusal = T::Refusal;
+    type Ticket = T::Ticket;
+
+    #[inline]
+    fn admit(&self) -> Admit<Self::Ticket, Self::Refusal> {
+        (**self).admit()
+    }
+
+    #[inline]
+    fn record(&self, ticket: Self::Ticket, verdict: Verdict) -> Record {
+        (**self).record(ticket, verdict)
+    }
+
+    fn abandon(&self, ticket: Self::Ticket, running: bool) {
+        (**self).abandon(ticket, running)
+    }
+}
+
+impl<T: Guard, F: FnOnce() -> T> Guard for LazyLock<T, F> {
+    type Refusal = T::Refusal;
+    type Ticket = T::Ticket;
+
+    #[inline]
+    fn admit(&self) -> Admit<Self::Ticket, Self::Refusal> {
+        LazyLock::force(self).admit()
+    }
+
+    #[inline]
+    fn record(&self, ticket: Self::Ticket, verdict: Verdict) -> Record {
+        LazyLock::force(self).record(ticket, verdict)
+    }
+
+    fn abandon(&self, ticket: Self::Ticket, running: bool) {
+        LazyLock::force(self).abandon(ticket, running)
+    }
+}
+
+impl<K, T: Fits<K> + ?Sized> Fits<K> for &T {}
+impl<K, T: Fits<K> + ?Sized> Fits<K> for Arc<T> {}
+impl<K, T: Fits<K>, F: FnOnce() -> T> Fits<K> for LazyLock<T, F> {}

@@ -3,9 +3,9 @@
 //! is a dev-dependency, and the facade the tests depend on builds this crate as a library.
 
 #[cfg(all(test, loom))]
-pub(crate) use loom::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicU64, Ordering};
 #[cfg(not(all(test, loom)))]
-pub(crate) use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+pub(crate) use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A `const fn`, except under loom, whose atomics cannot be built in a constant.
 macro_rules! const_fn {

@@ -1,7 +1,9 @@
 //! [`Throttle`]: a rate limit shared by every call site that names it (GCRA, on tokio's
 //! clock).
 
+use std::convert::Infallible;
 use std::fmt;
+use std::marker::PhantomData;
 use std::num::NonZeroU32;
 use std::ops::Add;
 use std::sync::OnceLock;
@@ -13,9 +15,10 @@ use governor::nanos::Nanos;
 use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
 
-use crate::clock::{self, Instant};
+use super::{Admit, Fits, Guard, Record, Verdict};
+use crate::timer::{DefaultClock, Instant};
 
-type Limiter = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<Tick>>;
+type Limiter<C> = RateLimiter<NotKeyed, InMemoryState, OnClock<C>, NoOpMiddleware<Tick>>;
 
 /// A rate limit shared by every call site that names it: each attempt, retries included,
 /// waits for a permit.
@@ -82,13 +85,13 @@ type Limiter = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<T
 ///     Ok(())
 /// }
 /// ```
-pub struct Throttle {
+pub struct Throttle<C: crate::timer::Clock = DefaultClock> {
     /// The emission interval: one permit per `period`, at least 1ns.
     period: Duration,
     burst: NonZeroU32,
     // governor's limiter reads the clock when it is built, so it cannot be built in a
     // `const`; the first permit builds it.
-    limiter: OnceLock<Limiter>,
+    limiter: OnceLock<Limiter<C>>,
 }
 
 impl Throttle {
@@ -107,6 +110,17 @@ impl Throttle {
         let period = if period.is_zero() { Duration::from_nanos(1) } else { period };
         Throttle { period, burst: NonZeroU32::MIN, limiter: OnceLock::new() }
     }
+}
+
+impl<C: crate::timer::Clock> Throttle<C> {
+    /// The same throttle, on the clock `C` instead of the [`DefaultClock`].
+    pub const fn clock<D: crate::timer::Clock>(self) -> Throttle<D> {
+        let throttle = Throttle { period: self.period, burst: self.burst, limiter: OnceLock::new() };
+        // `self`'s limiter is never built before this (it is built on the first permit), but
+        // a `const fn` may not run its destructor.
+        std::mem::forget(self);
+        throttle
+    }
 
     /// Lets up to `b` permits through at once after a quiet spell (1 by default, `0` is
     /// taken as 1); the average rate does not change.
@@ -118,23 +132,29 @@ impl Throttle {
         self
     }
 
-    /// Waits for a permit on tokio's timer. Cancel-safe: a dropped wait takes no permit.
-    pub async fn acquire(&self) {
-        while let Err(at) = self.check() {
-            let mut sleep = std::pin::pin!(clock::idle_sleep());
-            sleep.as_mut().reset(at);
-            sleep.await;
+    /// Waits for a permit on the [`DefaultTimer`](crate::timer::DefaultTimer).
+    /// Cancel-safe: a dropped wait takes no permit.
+    pub async fn acquire(&self)
+    where
+        crate::timer::DefaultTimer: crate::timer::Timer,
+    {
+        self.acquire_on::<crate::timer::DefaultTimer>().await
+    }
+
+    /// Waits for a permit, sleeping on the timer `T`.
+    pub async fn acquire_on<T: crate::timer::Timer>(&self) {
+        while let Err(wait) = self.wait() {
+            T::sleep(wait).await;
         }
     }
 
     /// Blocks the thread until a permit is free: the wait of a synchronous `fn`.
     ///
-    /// Reads tokio's clock (the real clock outside a runtime) but sleeps with
-    /// `std::thread::sleep`, so a paused test clock would never let it through: test
-    /// blocking code with real, short rates.
+    /// Reads the throttle's clock but sleeps with `std::thread::sleep`, so a paused test
+    /// clock would never let it through: test blocking code with real, short rates.
     pub fn acquire_blocking(&self) {
-        while let Err(at) = self.check() {
-            std::thread::sleep(at.saturating_duration_since(clock::now()));
+        while let Err(wait) = self.wait() {
+            std::thread::sleep(wait);
         }
     }
 
@@ -148,14 +168,41 @@ impl Throttle {
         self.limiter().check().map_err(|not_until| not_until.earliest_possible().0)
     }
 
-    fn limiter(&self) -> &Limiter {
+    /// Takes a permit, or says how long until the next one is due.
+    fn wait(&self) -> Result<(), Duration> {
+        self.check().map_err(|at| at.saturating_duration_since(<C as crate::timer::Clock>::now()))
+    }
+
+    fn limiter(&self) -> &Limiter<C> {
         self.limiter.get_or_init(|| {
             // `every` keeps the period above zero, so `with_period` cannot refuse it.
             let quota = Quota::with_period(self.period).unwrap_or(Quota::per_second(NonZeroU32::MAX));
-            RateLimiter::direct_with_clock(quota.allow_burst(self.burst), TokioClock)
+            RateLimiter::direct_with_clock(quota.allow_burst(self.burst), OnClock(PhantomData))
         })
     }
 }
+
+impl<C: crate::timer::Clock> Guard for Throttle<C> {
+    type Refusal = Infallible;
+    type Ticket = ();
+
+    /// A permit now, or the wait until the next one: the call sleeps it on its own timer
+    /// and asks again, so a dropped wait takes no permit.
+    #[inline]
+    fn admit(&self) -> Admit<(), Infallible> {
+        match self.wait() {
+            Ok(()) => Admit::Now(()),
+            Err(wait) => Admit::Wait(wait),
+        }
+    }
+
+    #[inline]
+    fn record(&self, _: (), _: Verdict) -> Record {
+        Record::Now(true)
+    }
+}
+
+impl<C: crate::timer::Clock> Fits<Throttle> for Throttle<C> {}
 
 const fn at_least_one(n: u32) -> u32 {
     if n == 0 {
@@ -165,25 +212,30 @@ const fn at_least_one(n: u32) -> u32 {
     }
 }
 
-impl fmt::Debug for Throttle {
+impl<C: crate::timer::Clock> fmt::Debug for Throttle<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Throttle").field("period", &self.period).field("burst", &self.burst).finish()
     }
 }
 
-/// governor's clock, read from tokio's.
-#[derive(Debug, Clone, Copy, Default)]
-struct TokioClock;
+/// governor's clock, read from the throttle's.
+struct OnClock<C>(PhantomData<fn() -> C>);
 
-impl Clock for TokioClock {
-    type Instant = Tick;
-
-    fn now(&self) -> Tick {
-        Tick(clock::now())
+impl<C> Clone for OnClock<C> {
+    fn clone(&self) -> Self {
+        OnClock(PhantomData)
     }
 }
 
-/// An instant of tokio's clock, as governor's `Reference`.
+impl<C: crate::timer::Clock> Clock for OnClock<C> {
+    type Instant = Tick;
+
+    fn now(&self) -> Tick {
+        Tick(C::now())
+    }
+}
+
+/// An instant of the throttle's clock, as governor's `Reference`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Tick(Instant);
 
@@ -191,8 +243,7 @@ impl Add<Nanos> for Tick {
     type Output = Tick;
 
     fn add(self, nanos: Nanos) -> Tick {
-        // governor keeps at most ~584 years of nanoseconds; no real instant overflows here.
-        Tick(self.0.checked_add(nanos.into()).unwrap_or(self.0))
+        Tick(self.0.saturating_add(nanos.into()))
     }
 }
 
@@ -202,6 +253,7 @@ impl Reference for Tick {
     }
 
     fn saturating_sub(&self, nanos: Nanos) -> Self {
-        Tick(self.0.checked_sub(nanos.into()).unwrap_or(self.0))
+        let nanos: Duration = nanos.into();
+        Tick(Instant::from_nanos(self.0.as_nanos().saturating_sub(u64::try_from(nanos.as_nanos()).unwrap_or(u64::MAX))))
     }
 }

@@ -1,0 +1,76 @@
+//! The hooks of each attempt: `on` and `unless` as type tests on the error's `source()`
+//! chain, `when`, `if_ok`, `retry_after` and `notify` as the user wrote them.
+//!
+//! They are built afresh for each attempt, where the attempt's types are known, so a
+//! closure needs no annotations and a hook may borrow what the body borrows mutably.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
+use syn::{Ident, Type};
+
+use super::Ctx;
+use crate::config::Given;
+use crate::tokens::{first_span, local, parens_at, respan};
+
+/// `__sig.hooks().on(…).unless(…).when(…)…`, one call per key given.
+pub(super) fn hooks(ctx: &Ctx<'_>, sig: &Ident) -> TokenStream {
+    let Ctx { config, rt, .. } = ctx;
+    let mut hooks = quote!(#sig.hooks());
+    if let Some(on) = &config.on {
+        let test = types_test(rt, on);
+        hooks.extend(quote!(.on(#test)));
+    }
+    if let Some(unless) = &config.unless {
+        let test = types_test(rt, unless);
+        hooks.extend(quote!(.unless(#test)));
+        if ctx.wrap {
+            // With `wrap` a timeout has no body error: `unless` tests the `Elapsed` itself.
+            let tests = unless.value.iter().map(|ty| {
+                let is = respan(quote!(#rt::elapsed_is), ty.span());
+                quote_spanned!(ty.span()=> #is::<#ty>())
+            });
+            hooks.extend(quote!(.never_elapsed(#(#tests)||*)));
+        }
+    }
+    for (method, given) in [
+        ("when", &config.when),
+        ("if_ok", &config.if_ok),
+        ("retry_after", &config.retry_after),
+        ("notify", &config.notify),
+    ] {
+        if let Some(given) = given {
+            let expr = &given.value;
+            // A hook of the wrong shape is reported once, at the hook: `__sig`'s check gives
+            // it the parameter types and returns it as a type that passes every later bound.
+            let method = Ident::new(method, Span::call_site());
+            let at = first_span(expr);
+            let check = respan(quote!(#sig.#method), at);
+            // By value (a block, so a field is moved, not borrowed mutably), as a temporary
+            // for the attempt's step; the coercion to `dyn FnMut` types a closure's parameters.
+            let borrow = respan(quote!(&mut), at);
+            let mut value = proc_macro2::Group::new(proc_macro2::Delimiter::Brace, expr.to_token_stream());
+            value.set_span(at);
+            let args = parens_at(quote!(#borrow #value), at);
+            hooks.extend(quote!(.#method(#check #args)));
+        }
+    }
+    hooks
+}
+
+/// A closure testing whether an error is, or has in its `source()` chain, one of `types`.
+fn types_test(rt: &TokenStream, given: &Given<Vec<Type>>) -> TokenStream {
+    let [err, chain] = ["__err", "__chain"].map(local);
+    // The view needs `dyn Error`: an error type without it is reported at the argument.
+    let view = quote_spanned!(given.span()=> #err.__steadfast_dyn_error());
+    let tests = given.value.iter().map(|ty| {
+        let caused_by = respan(quote!(#rt::caused_by), ty.span());
+        quote_spanned!(ty.span()=> #caused_by::<#ty>(#chain))
+    });
+    quote!(|#err| {
+        #[allow(unused_imports)]
+        use #rt::ErrorChain as _;
+        let #chain = #view;
+        #(#tests)||*
+    })
+}
