@@ -8,6 +8,7 @@
 
 use std::error::Error;
 use std::fmt;
+use std::marker::PhantomData;
 
 pub(crate) use crate::observe::ErrorField;
 
@@ -66,55 +67,71 @@ macro_rules! dyn_error_chain {
 }
 dyn_error_chain!(dyn Error + 'static, dyn Error + Send + 'static, dyn Error + Send + Sync + 'static);
 
-/// How an error is shown in log events: `Display` when it has one, else `Debug`, else
-/// nothing. Chosen at compile time by autoref specialisation on [`Describe`].
+/// How an error is shown in events: `Display` when it has one, else `Debug`, else not at
+/// all. Chosen where the error's type is concrete: `Describer::<E>::new().pick()` is the
+/// function to call. Each step of the `Deref` chain has an inherent `pick` whose bound
+/// either holds or lets method resolution go on to the next step, so no trait needs to be
+/// in scope where it is called.
 #[doc(hidden)]
 #[allow(missing_debug_implementations)]
-pub struct Describe<'a, E>(pub &'a E);
+pub struct Describer<E>(ByDebug<E>);
 
 #[doc(hidden)]
-pub trait DescribeDisplay<'a> {
-    fn __steadfast_describe(&self) -> Option<ErrorField<'a>>;
-}
+#[allow(missing_debug_implementations)]
+pub struct ByDebug<E>(ByNothing<E>);
 
-impl<'a, E: fmt::Display> DescribeDisplay<'a> for &&Describe<'a, E> {
-    fn __steadfast_describe(&self) -> Option<ErrorField<'a>> {
-        Some(ErrorField::Display(self.0))
+#[doc(hidden)]
+#[allow(missing_debug_implementations)]
+pub struct ByNothing<E>(PhantomData<fn(&E)>);
+
+impl<E> Describer<E> {
+    pub const fn new() -> Self {
+        Describer(ByDebug(ByNothing(PhantomData)))
     }
 }
 
-#[doc(hidden)]
-pub trait DescribeDebug<'a> {
-    fn __steadfast_describe(&self) -> Option<ErrorField<'a>>;
-}
-
-impl<'a, E: fmt::Debug> DescribeDebug<'a> for &Describe<'a, E> {
-    fn __steadfast_describe(&self) -> Option<ErrorField<'a>> {
-        Some(ErrorField::Debug(self.0))
+impl<E> Default for Describer<E> {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
-#[doc(hidden)]
-pub trait DescribeNothing<'a> {
-    fn __steadfast_describe(&self) -> Option<ErrorField<'a>>;
-}
+impl<E> std::ops::Deref for Describer<E> {
+    type Target = ByDebug<E>;
 
-impl<'a, E> DescribeNothing<'a> for Describe<'a, E> {
-    fn __steadfast_describe(&self) -> Option<ErrorField<'a>> {
-        None
+    fn deref(&self) -> &ByDebug<E> {
+        &self.0
     }
 }
 
-/// The `error` field of an event: `Display` where the error has it, else `Debug`, else
-/// nothing, chosen by autoref specialisation where the error's type is concrete.
+impl<E> std::ops::Deref for ByDebug<E> {
+    type Target = ByNothing<E>;
+
+    fn deref(&self) -> &ByNothing<E> {
+        &self.0
+    }
+}
+
+/// How an event shows an error.
 #[doc(hidden)]
-#[macro_export]
-macro_rules! __describe_error {
-    ($error:expr) => {{
-        #[allow(unused_imports)]
-        use $crate::__private::{DescribeDebug as _, DescribeDisplay as _, DescribeNothing as _};
-        $error.and_then(|e| (&&&$crate::__private::Describe(e)).__steadfast_describe())
-    }};
+pub type Describe<E> = for<'e> fn(&'e E) -> Option<ErrorField<'e>>;
+
+impl<E: fmt::Display> Describer<E> {
+    pub fn pick(&self) -> Describe<E> {
+        |e| Some(ErrorField::Display(e))
+    }
+}
+
+impl<E: fmt::Debug> ByDebug<E> {
+    pub fn pick(&self) -> Describe<E> {
+        |e| Some(ErrorField::Debug(e))
+    }
+}
+
+impl<E> ByNothing<E> {
+    pub fn pick(&self) -> Describe<E> {
+        |_| None
+    }
 }
 
 #[cfg(test)]
@@ -152,14 +169,16 @@ mod tests {
     }
 
     #[test]
-    #[allow(clippy::needless_borrow)] // the borrows select the impl: that is the test
     fn describe_prefers_display_then_debug() {
         #[derive(Debug)]
         struct OnlyDebug;
         struct Neither;
         let shown = |f: Option<ErrorField<'_>>| f.map(|f| f.to_string());
-        assert_eq!(shown((&&&Describe(&Outer(io::Error::other("x")))).__steadfast_describe()), Some("outer".into()));
-        assert_eq!(shown((&&&Describe(&OnlyDebug)).__steadfast_describe()), Some("OnlyDebug".into()));
-        assert_eq!(shown((&&&Describe(&Neither)).__steadfast_describe()), None);
+        let display = Describer::<Outer>::new().pick();
+        assert_eq!(shown(display(&Outer(io::Error::other("x")))), Some("outer".into()));
+        let debug = Describer::<OnlyDebug>::new().pick();
+        assert_eq!(shown(debug(&OnlyDebug)), Some("OnlyDebug".into()));
+        let nothing = Describer::<Neither>::new().pick();
+        assert_eq!(shown(nothing(&Neither)), None);
     }
 }

@@ -26,7 +26,7 @@ use pin_project_lite::pin_project;
 
 use crate::attempt::Attempt;
 use crate::backoff::Schedule;
-use crate::guard::set::{Admission, Guards, Pending, Permit, Refusals, SetRefusal, Slot};
+use crate::guard::set::{Admission, Guards, NoGuard, Pending, Permit, Refusals, SetRefusal, Slot};
 use crate::guard::Verdict;
 use crate::hooks::Hooks;
 use crate::observe::{Event, Events, Kind, Reason};
@@ -442,6 +442,36 @@ impl<T: Timer, B: Slot, Th: Slot, U: Slot, St: Start> Call<T, B, Th, U, St> {
     }
 }
 
+/// The steps of a call without guards: step 1 is only the sleep, and no verdict is ever
+/// on its way after an attempt.
+impl<T: Timer, St: Start> Call<T, NoGuard, NoGuard, NoGuard, St> {
+    /// Step 3: whether to retry.
+    #[inline]
+    pub fn after<V, E, H, S>(
+        &mut self,
+        policy: &Policy,
+        outcome: Outcome<'_, V, E>,
+        hooks: &mut H,
+        events: &mut S,
+    ) -> bool
+    where
+        H: Hooks<V, E>,
+        S: Events<E>,
+    {
+        self.after_now(policy, outcome, hooks, events).unwrap_or(false)
+    }
+
+    /// The sleep chosen after the last attempt, if any.
+    #[inline]
+    pub fn pause(&mut self) -> impl Future<Output = ()> + '_ {
+        std::future::poll_fn(move |cx| match self.poll_ready(cx) {
+            Poll::Ready(Ok(())) => Poll::Ready(()),
+            Poll::Ready(Err(refused)) => match refused {},
+            Poll::Pending => Poll::Pending,
+        })
+    }
+}
+
 /// The steps of a sync `fn`: sleeps block the thread, and only guards that answer at once
 /// (in-process ones) are accepted, so no step ever waits on a future.
 impl<C: crate::timer::Clock, B: Slot, Th: Slot, U: Slot, St: Start> Call<Blocking<C>, B, Th, U, St>
@@ -467,6 +497,16 @@ where
                 Poll::Ready(Admission::Wait(wait)) => std::thread::sleep(wait),
             }
         }
+    }
+
+    /// Step 1 without guards: the sleep, if any.
+    pub fn pause_blocking(&mut self)
+    where
+        B: Slot<Guard = ()>,
+        Th: Slot<Guard = ()>,
+        U: Slot<Guard = ()>,
+    {
+        let _ = self.ready_blocking();
     }
 
     /// Step 3: whether to retry.

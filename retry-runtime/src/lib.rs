@@ -29,6 +29,7 @@ mod classify;
 pub mod distributed;
 mod engine;
 mod error;
+mod expansion;
 pub mod guard;
 mod hooks;
 #[cfg(feature = "http")]

@@ -14,10 +14,15 @@
 use std::fmt;
 use std::time::Duration;
 
-use tracing::callsite::{Callsite as _, DefaultCallsite};
-use tracing::field::Value;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::OnceLock;
+
+use tracing::callsite::{Callsite as _, DefaultCallsite, Identifier};
+use tracing::field::{FieldSet, Value};
 use tracing::level_filters::{LevelFilter, STATIC_MAX_LEVEL};
+use tracing::subscriber::Interest;
 use tracing::Level;
+use tracing::Metadata;
 
 /// The level of retry events (`log = "…"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -122,53 +127,135 @@ pub(crate) const FIELDS: &[&str] = &["message", "fn", "attempt", "max_attempts",
 /// How many fields a `fields(…)` list may add.
 pub(crate) const MAX_USER_FIELDS: usize = 8;
 
-/// The two callsites of one retried function: its `log` level, and `debug`.
+/// The two callsites of one retried function, its `log` level and `debug`, declared by
+/// the attribute as a `static` of the function's own module (so that `module_path!()` is
+/// the events' target).
+///
+/// The `static` holds plain data, cheap for the compiler to evaluate once per function;
+/// tracing's metadata is built (and leaked, once per function) at the first event.
 #[doc(hidden)]
 #[allow(missing_debug_implementations)]
 pub struct Callsites {
-    pub main: DefaultCallsite,
-    pub debug: DefaultCallsite,
-    pub name: &'static str,
+    name: &'static str,
+    module: &'static str,
+    file: &'static str,
+    line: u32,
+    level: Level,
+    sites: OnceLock<&'static [Site; 2]>,
 }
 
-/// Declares the callsites of a retried function as the `static` `$callsites`, in the
-/// function's own module so that `module_path!()` is the events' target. `$level` is a
-/// `tracing::Level` constant name.
+/// The events of a retried function, from its signature `$sig`: a `static` [`Callsites`]
+/// declared where the function is (so that `module_path!()`, `file!()` and `line!()` are
+/// its), and the error shown by `Display`, else `Debug`, else not at all.
+///
+/// A `macro_rules!` rather than tokens from the attribute: rustc reads these as cheaply as
+/// source, where each token a procedural macro emits costs it a little more.
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __retry_callsites {
-    ($callsites:ident, $name:expr, $level:ident $(, $field:literal)*) => {
-        static $callsites: $crate::__private::Callsites = {
-            use $crate::__private::tracing as __tracing;
-            static __FIELDS: &[&str] = &["message", "fn", "attempt", "max_attempts", "delay_ms", "reason", "error" $(, $field)*];
-            static __MAIN: __tracing::Metadata<'static> = __tracing::Metadata::new(
-                "retry event",
-                ::core::module_path!(),
-                __tracing::Level::$level,
-                ::core::option::Option::Some(::core::file!()),
-                ::core::option::Option::Some(::core::line!()),
-                ::core::option::Option::Some(::core::module_path!()),
-                __tracing::field::FieldSet::new(__FIELDS, __tracing::callsite::Identifier(&$callsites.main)),
-                __tracing::metadata::Kind::EVENT,
-            );
-            static __DEBUG: __tracing::Metadata<'static> = __tracing::Metadata::new(
-                "retry event",
-                ::core::module_path!(),
-                __tracing::Level::DEBUG,
-                ::core::option::Option::Some(::core::file!()),
-                ::core::option::Option::Some(::core::line!()),
-                ::core::option::Option::Some(::core::module_path!()),
-                __tracing::field::FieldSet::new(__FIELDS, __tracing::callsite::Identifier(&$callsites.debug)),
-                __tracing::metadata::Kind::EVENT,
-            );
-            $crate::__private::Callsites {
-                main: __tracing::callsite::DefaultCallsite::new(&__MAIN),
-                debug: __tracing::callsite::DefaultCallsite::new(&__DEBUG),
-                name: $name,
-            }
-        };
-    };
+macro_rules! __retry_events {
+    ($sig:ident, $name:literal, $level:ident) => {{
+        static CALLSITES: $crate::__private::Callsites = $crate::__private::Callsites::new(
+            $name,
+            ::core::module_path!(),
+            ::core::file!(),
+            ::core::line!(),
+            $crate::__private::Level::$level,
+        );
+        $sig.events(&CALLSITES, $sig.describer().pick())
+    }};
 }
+
+impl Callsites {
+    /// The callsites of the function `name` in `module`, at `file`:`line`.
+    pub const fn new(name: &'static str, module: &'static str, file: &'static str, line: u32, level: Level) -> Self {
+        Callsites { name, module, file, line, level, sites: OnceLock::new() }
+    }
+
+    fn sites(&'static self) -> &'static [Site; 2] {
+        self.sites.get_or_init(|| {
+            let sites: &'static [Site; 2] = Box::leak(Box::new([Site::new(), Site::new()]));
+            for (site, level) in sites.iter().zip([self.level, Level::DEBUG]) {
+                let _ = site.meta.set(Metadata::new(
+                    "retry event",
+                    self.module,
+                    level,
+                    Some(self.file),
+                    Some(self.line),
+                    Some(self.module),
+                    FieldSet::new(FIELDS, Identifier(site)),
+                    tracing::metadata::Kind::EVENT,
+                ));
+            }
+            sites
+        })
+    }
+}
+
+/// A callsite whose metadata is set once, right after it is made and before it is used.
+struct Site {
+    meta: OnceLock<Metadata<'static>>,
+    interest: AtomicU8,
+}
+
+const UNREGISTERED: u8 = u8::MAX;
+const NEVER: u8 = 0;
+const SOMETIMES: u8 = 1;
+const ALWAYS: u8 = 2;
+
+impl Site {
+    const fn new() -> Self {
+        Site { meta: OnceLock::new(), interest: AtomicU8::new(UNREGISTERED) }
+    }
+
+    fn interest(&'static self) -> Interest {
+        let mut value = self.interest.load(Ordering::Relaxed);
+        if value == UNREGISTERED {
+            // Registration asks every subscriber, and stores their answer here.
+            tracing::callsite::register(self);
+            value = self.interest.load(Ordering::Relaxed);
+        }
+        match value {
+            NEVER => Interest::never(),
+            ALWAYS => Interest::always(),
+            _ => Interest::sometimes(),
+        }
+    }
+
+    fn metadata(&'static self) -> &'static Metadata<'static> {
+        self.meta.get().unwrap_or(&FALLBACK_META)
+    }
+}
+
+impl tracing::Callsite for Site {
+    fn set_interest(&self, interest: Interest) {
+        let value = if interest.is_never() {
+            NEVER
+        } else if interest.is_always() {
+            ALWAYS
+        } else {
+            SOMETIMES
+        };
+        self.interest.store(value, Ordering::SeqCst);
+    }
+
+    fn metadata(&self) -> &Metadata<'_> {
+        self.meta.get().unwrap_or(&FALLBACK_META)
+    }
+}
+
+/// The metadata of a site that has none yet, which does not happen: it is set before the
+/// site is shared.
+static FALLBACK_META: Metadata<'static> = Metadata::new(
+    "retry event",
+    "steadfast",
+    Level::TRACE,
+    None,
+    None,
+    None,
+    FieldSet::new(FIELDS, Identifier(&FALLBACK)),
+    tracing::metadata::Kind::EVENT,
+);
+static FALLBACK: DefaultCallsite = DefaultCallsite::new(&FALLBACK_META);
 
 /// Emits `event` at one of `callsites`, with the error described as `error` and the
 /// values of the user's fields.
@@ -181,26 +268,27 @@ pub fn emit<E>(
     error: Option<ErrorField<'_>>,
     user: &[Option<&dyn Value>],
 ) {
-    let callsite = match event.kind {
-        Kind::NotRetried => &callsites.debug,
-        Kind::Retrying | Kind::GaveUp => &callsites.main,
-    };
-    dispatch(callsite, callsites.name, event, error, user);
+    let debug = event.kind == Kind::NotRetried;
+    let level = if debug { Level::DEBUG } else { callsites.level };
+    if level > STATIC_MAX_LEVEL || level > LevelFilter::current() {
+        return;
+    }
+    let site = &callsites.sites()[usize::from(debug)];
+    dispatch(site.metadata(), site.interest(), callsites.name, event, error, user);
 }
 
 fn dispatch<E>(
-    callsite: &'static DefaultCallsite,
+    meta: &'static Metadata<'static>,
+    interest: Interest,
     name: &str,
     event: &Event<'_, E>,
     error: Option<ErrorField<'_>>,
     user: &[Option<&dyn Value>],
 ) {
-    let meta = callsite.metadata();
     let level = *meta.level();
     if level > STATIC_MAX_LEVEL || level > LevelFilter::current() {
         return;
     }
-    let interest = callsite.interest();
     if interest.is_never()
         || !(interest.is_always() || tracing::dispatcher::get_default(|dispatch| dispatch.enabled(meta)))
     {
@@ -302,5 +390,5 @@ fn builder_event<E>(log: Log, name: &str, event: &Event<'_, E>, error: Option<Er
         (_, Log::Info) => builder_callsite!(INFO),
         (_, Log::Trace) => builder_callsite!(TRACE),
     };
-    dispatch(callsite, name, event, error, &[]);
+    dispatch(callsite.metadata(), callsite.interest(), name, event, error, &[]);
 }

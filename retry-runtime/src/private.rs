@@ -11,7 +11,7 @@ use crate::engine::Immediate;
 use crate::guard::set::Slot;
 use crate::timer::Clock;
 
-pub use crate::classify::{caused_by, Describe, DescribeDebug, DescribeDisplay, DescribeNothing, ErrorChain};
+pub use crate::classify::{caused_by, Describe, Describer, ErrorChain};
 pub use crate::engine::{Blocking, Call, NoStart, Outcome, Start};
 pub use crate::error::{Elapsed, Error};
 pub use crate::guard::set::{fits, Guards, NoGuard, Refused, SetRefusal};
@@ -21,7 +21,15 @@ pub use crate::hooks::HookSet;
 pub use crate::observe::{emit, Callsites, ErrorField, Event, Events};
 pub use crate::policy::{Backoff, Jitter, Policy};
 pub use crate::timer::{DefaultClock, DefaultTimer, Instant, Timer};
-pub use crate::{__describe_error as describe_error, __retry_callsites as callsites};
+pub use crate::{__retry as retry, __retry_events as events};
+pub use tracing::Level;
+
+/// The fake return of an attempt's block, typing `?` and `return` in the body before the
+/// block's own value is checked (tracing-attributes does the same); never called.
+#[inline(always)]
+pub fn never<R>() -> R {
+    unreachable!("the attempt's type witness is behind `if false`")
+}
 pub use tracing;
 
 /// The one check that the function returns a `Result`, spanned at the return type.
@@ -108,10 +116,16 @@ macro_rules! common {
             HookSet::new()
         }
 
-        /// The events, emitted by `emit`.
+        /// The events, at `callsites`, errors shown by `describe`.
         #[inline(always)]
-        pub fn events<F: FnMut(&Event<'_, E>)>(&self, emit: F) -> impl Events<E> {
-            Sink(emit)
+        pub fn events(&self, callsites: &'static Callsites, describe: Describe<E>) -> impl Events<E> {
+            Sink { callsites, describe }
+        }
+
+        /// What picks how an error is shown.
+        #[inline(always)]
+        pub const fn describer(&self) -> Describer<E> {
+            Describer::new()
         }
 
         /// A guard's refusal as the caller's error; spanned at the guard's key.
@@ -225,13 +239,16 @@ impl<T, E> WrappedSig<T, E> {
     }
 }
 
-/// Events sent to a closure.
-struct Sink<F>(F);
+/// Events of a retried function.
+struct Sink<E> {
+    callsites: &'static Callsites,
+    describe: Describe<E>,
+}
 
-impl<E, F: FnMut(&Event<'_, E>)> Events<E> for Sink<F> {
+impl<E> Events<E> for Sink<E> {
     #[inline(always)]
     fn event(&mut self, event: &Event<'_, E>) {
-        (self.0)(event)
+        emit(self.callsites, event, event.error().and_then(self.describe), &[])
     }
 }
 

@@ -1,12 +1,12 @@
 //! The function's arguments across attempts: owned ones are cloned for each attempt, and
 //! `impl Trait` is erased where the expansion names a type.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::visit_mut::VisitMut;
-use syn::{FnArg, Ident, Pat, PatIdent, Signature, Type};
+use syn::{FnArg, Pat, PatIdent, Signature, Type};
 
 /// Input: the signature. Output: one `let` per owned argument that gives each attempt its
 /// own clone (spanned on the argument's type, so a missing `Clone` is reported there).
@@ -33,7 +33,7 @@ pub(crate) fn rebind_owned_args(sig: &mut Signature) -> Vec<TokenStream> {
                 );
             }
             pat => {
-                let renamed = Ident::new(&format!("__arg{i}"), Span::mixed_site());
+                let renamed = crate::tokens::local(&format!("arg{i}"));
                 let original = std::mem::replace(
                     pat,
                     Pat::Ident(PatIdent {

@@ -13,10 +13,10 @@ use super::Ctx;
 use crate::config::Given;
 use crate::tokens::{first_span, local, parens_at, respan};
 
-/// `__sig.hooks().on(…).unless(…).when(…)…`, one call per key given.
+/// `.on(…).unless(…).when(…)…`, one call per key given, to follow `__sig.hooks()`.
 pub(super) fn hooks(ctx: &Ctx<'_>, sig: &Ident) -> TokenStream {
     let Ctx { config, rt, .. } = ctx;
-    let mut hooks = quote!(#sig.hooks());
+    let mut hooks = TokenStream::new();
     if let Some(on) = &config.on {
         let test = types_test(rt, on);
         hooks.extend(quote!(.on(#test)));

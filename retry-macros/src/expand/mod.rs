@@ -1,5 +1,5 @@
 //! Code generation. Assumes valid input (see `valid.rs`); names the runtime only through
-//! `#krate::__private`, and every generated local is `Span::mixed_site()` so it can neither
+//! `#krate::__private`, and every generated local is named `__steadfast_*` so it can neither
 //! see nor shadow the user's names.
 //!
 //! The generated body is small: the policy, the guards, then a loop that asks the engine
@@ -106,7 +106,9 @@ fn generate(config: &Config, mut func: RetryFn) -> TokenStream {
     args::EraseImplTrait.visit_type_mut(&mut ret);
     let ctx = Ctx {
         config,
-        rt: quote!(#krate::__private),
+        // One `use` per function instead of the full path at every use: fewer tokens for
+        // the macro to make and rustc to read.
+        rt: local("rt").into_token_stream(),
         is_async: func.sig.asyncness.is_some(),
         wrap: config.wrap.is_some(),
         ret: respan(ret.to_token_stream(), ret_span),
@@ -115,26 +117,28 @@ fn generate(config: &Config, mut func: RetryFn) -> TokenStream {
     let rebinds = args::rebind_owned_args(&mut func.sig);
     let body = retry_loop(&ctx, &func, rebinds, stmts);
     let RetryFn { attrs, vis, sig, .. } = func;
+    let rt = &ctx.rt;
     quote! {
         #(#attrs)*
         #vis #sig {
             #(#inner)*
+            use #krate::__private as #rt;
             #body
         }
     }
 }
 
-/// The statements replacing the body.
+/// The statements replacing the body: the runtime's `__retry!` skeleton, given the parts
+/// that are reported at the user's tokens (see `expansion.rs` in the runtime for the
+/// sections).
 fn retry_loop(ctx: &Ctx<'_>, func: &RetryFn, rebinds: Vec<TokenStream>, stmts: TokenStream) -> TokenStream {
     let Ctx { config, rt, ret, ret_span, .. } = ctx;
-    let [call, timed_out, refusal, elapsed, attempt, retry, step] =
-        ["__call", "__timed_out", "__refusal", "__elapsed", "__attempt", "__retry", "__step"].map(local);
-    // Not hygienic, so that calls on it can be spanned at the return type in the user's
-    // hygiene, exactly as its declaration is: rustc then reports a return type that is not
-    // a `Result` once.
-    let sig = Ident::new("__steadfast_sig", Span::call_site());
-    // Likewise, so that the attempt's result is reported at the return type with it.
-    let result = Ident::new("__steadfast_result", Span::call_site());
+    let [call, timed_out, refusal, elapsed, attempt] =
+        ["call", "timed_out", "refusal", "elapsed", "attempt"].map(local);
+    // Calls on these are spanned at the return type, exactly as `sig`'s declaration is, so
+    // that rustc reports a return type that is not a `Result` once.
+    let sig = local("sig");
+    let result = local("result");
     let result_at_ret = respan(quote!(&#result), *ret_span);
     let at_ret = |method: &str, args: TokenStream| {
         let method = Ident::new(method, Span::call_site());
@@ -143,20 +147,25 @@ fn retry_loop(ctx: &Ctx<'_>, func: &RetryFn, rebinds: Vec<TokenStream>, stmts: T
         args.set_span(*ret_span);
         quote!(#call #args)
     };
-    let callsites = Ident::new("__STEADFAST_CALLSITES", Span::call_site());
+    let mode = if ctx.is_async { quote!(async) } else { quote!(blocking) };
 
-    let (policy_decl, policy) = policy_decl(ctx);
+    let (policy, policy_ref) = policy_section(ctx);
     // The one place the return type is read: a return type that is not a `Result` is
     // reported here, and every later use of `__sig` is already an error rustc stays quiet
     // about.
     let sig_fn = if ctx.wrap { quote!(wrapped_sig) } else { quote!(sig) };
-    let sig_call = respan(quote!(#rt::#sig_fn::<#ret>()), *ret_span);
-    let sig_decl = quote!(let #sig = #sig_call;);
+    let sig_init = respan(quote!(#rt::#sig_fn::<#ret>()), *ret_span);
 
-    let (guard_decls, guards) = guards(ctx, &sig);
-    // At the return type, like `__sig`, so that a return type that is not a `Result` is
-    // reported once.
-    let refused = at_ret("err", refused(ctx, &sig, &refusal));
+    let guards = match guards(ctx, &sig) {
+        None => quote!(none),
+        Some((decls, set)) => {
+            // At the return type, like `__sig`, so that a return type that is not a
+            // `Result` is reported once.
+            let refused = at_ret("err", refused(ctx, &sig, &refusal));
+            quote!(some [#decls] [#set] [#refusal => #refused])
+        }
+    };
+
     let notify = config.notify.is_some();
     // The start is kept only where it is read: a deadline (perhaps in a run-time policy) or
     // `notify`.
@@ -165,191 +174,122 @@ fn retry_loop(ctx: &Ctx<'_>, func: &RetryFn, rebinds: Vec<TokenStream>, stmts: T
     } else {
         quote!(#rt::NoStart)
     };
-    let call_decl = if ctx.is_async {
-        let timer = match &config.timer {
-            Some(given) => given.value.to_token_stream(),
-            None => quote!(#rt::DefaultTimer),
-        };
-        // Without a timer feature the default timer is none: reported at `async`.
-        let at = match (&config.timer, &func.sig.asyncness) {
-            (Some(given), _) => first_span(&given.value),
-            (None, Some(asyncness)) => asyncness.span,
-            (None, None) => Span::call_site(),
-        };
-        let new = respan(quote!(#rt::timed::<#timer, _, _, _, #start>), at);
-        quote!(let mut #call = #new(#policy, #guards, #notify);)
-    } else {
-        let clock = match &config.timer {
-            Some(given) => given.value.to_token_stream(),
-            None => quote!(#rt::DefaultClock),
-        };
-        quote!(let mut #call = #rt::blocking::<#clock, _, _, _, #start>(#policy, #guards, #notify);)
+    let call_init = match &config.timer {
+        None => quote!(default [#start] #notify),
+        Some(given) => {
+            let timer = &given.value;
+            let new = if ctx.is_async {
+                respan(quote!(#rt::timed::<#timer, _, _, _, #start>), first_span(timer))
+            } else {
+                respan(quote!(#rt::blocking::<#timer, _, _, _, #start>), first_span(timer))
+            };
+            quote!(custom [#new] #notify)
+        }
     };
 
-    let level = config.level();
-    let callsites_decl = (level != Level::Off).then(|| {
-        let name = func.sig.ident.to_string();
-        let name = Literal::string(name.strip_prefix("r#").unwrap_or(&name));
-        let level = Ident::new(
-            match level {
-                Level::Error => "ERROR",
-                Level::Warn => "WARN",
-                Level::Info => "INFO",
-                Level::Debug => "DEBUG",
-                Level::Trace | Level::Off => "TRACE",
-            },
-            Span::call_site(),
-        );
-        quote!(#rt::callsites!(#callsites, #name, #level);)
-    });
-    let events = match level {
-        Level::Off => quote!(#rt::NoEvents),
-        _ => {
-            let event = local("__event");
-            quote!(#sig.events(|#event| #rt::emit(&#callsites, #event, #rt::describe_error!(#event.error()), &[])))
+    let events = match config.level() {
+        Level::Off => quote!(off),
+        level => {
+            let name = func.sig.ident.to_string();
+            let name = Literal::string(name.strip_prefix("r#").unwrap_or(&name));
+            let level = Ident::new(
+                match level {
+                    Level::Error => "ERROR",
+                    Level::Warn => "WARN",
+                    Level::Info => "INFO",
+                    Level::Debug => "DEBUG",
+                    Level::Trace | Level::Off => "TRACE",
+                },
+                Span::call_site(),
+            );
+            quote!(on #name #level)
         }
     };
     let hooks = hooks::hooks(ctx, &sig);
 
-    // Fake return edge: pins the attempt's output type before `?` and `return` in the body
-    // are checked (tracing-attributes does the same).
-    let ret_var = local("__ret");
+    let timed = config.timeout.is_some() || config.policy.is_some();
+    let body = quote!(#(#rebinds)* #stmts);
     let body_ty = if ctx.wrap { quote!(#rt::Body<#ret>) } else { ret.clone() };
     let attempt_body = quote! {
-        #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::needless_return, clippy::let_unit_value, clippy::unreachable, clippy::empty_loop)]
         if false {
-            let #ret_var: #body_ty = loop {};
-            return #ret_var;
+            return #rt::never::<#body_ty>();
         }
-        #(#rebinds)*
-        #stmts
+        #body
     };
-
-    let timed = config.timeout.is_some() || config.policy.is_some();
-    let (ready, attempt_stmt, after, give_back) = if ctx.is_async {
-        let block = quote!(async { #attempt_body });
-        let attempt_stmt = match (ctx.wrap, timed) {
-            (false, false) => quote! {
-                let #result: #ret = #block.await;
-                let #timed_out = false;
-            },
-            (false, true) => {
-                // A timeout from `timeout = …` or from the policy: reported at that key.
-                let at = config
-                    .timeout
-                    .as_ref()
-                    .map(|g| g.key.span())
-                    .or(config.policy.as_ref().map(|g| g.key.span()))
-                    .unwrap_or_else(Span::call_site);
-                let convert = at_ret("err", located(quote!(#sig.elapsed(#elapsed)), at));
-                quote! {
-                    let (#result, #timed_out): (#ret, bool) = match #call.timed(#policy, #block).await {
-                        ::core::result::Result::Ok(#result) => (#result, false),
-                        ::core::result::Result::Err(#elapsed) => (#convert, true),
-                    };
-                }
-            }
-            (true, false) => quote! {
-                let #attempt = ::core::result::Result::Ok(#block.await);
-            },
-            (true, true) => quote! {
-                let #attempt = #call.timed(#policy, #block).await;
-            },
-        };
-        let outcome = if ctx.wrap {
-            quote!(#sig.outcome(&#attempt))
-        } else {
-            at_ret("outcome", quote!(#result_at_ret, #timed_out))
-        };
-        let guarded = config.breaker.is_some() || config.throttle.is_some() || config.budget.is_some();
-        let after = if guarded {
-            // Only the call is kept across the await for a guard's late verdict, not the
-            // outcome and the hooks, which are made again.
-            // The step is a `let` of its own, so that the hooks, temporaries, are dropped
-            // before the await.
-            quote!(loop {
-                let #step = #call.after_now(#policy, #outcome, &mut #hooks, &mut #events);
-                match #step {
-                    ::core::option::Option::Some(#retry) => break #retry,
-                    ::core::option::Option::None => #call.verdicts().await,
-                }
-            })
-        } else {
-            // Without a guard no verdict is ever on its way.
-            quote!(#call.after_now(#policy, #outcome, &mut #hooks, &mut #events).unwrap_or(false))
-        };
-        (
-            quote!(#call.ready().await),
-            attempt_stmt,
-            after,
-            if ctx.wrap { quote!(#sig.result(#attempt)) } else { result.to_token_stream() },
-        )
+    let attempt_section = match (ctx.is_async, ctx.wrap, timed) {
+        (_, false, false) => quote!(plain [#ret] {#body}),
+        (true, false, true) => {
+            // A timeout from `timeout = …` or from the policy: reported at that key.
+            let at = config
+                .timeout
+                .as_ref()
+                .map(|g| g.key.span())
+                .or(config.policy.as_ref().map(|g| g.key.span()))
+                .unwrap_or_else(Span::call_site);
+            let convert = at_ret("err", located(quote!(#sig.elapsed(#elapsed)), at));
+            quote!(custom [
+                let (#result, #timed_out): (#ret, bool) = match #call.timed(#policy_ref, async { #attempt_body }).await {
+                    ::core::result::Result::Ok(#result) => (#result, false),
+                    ::core::result::Result::Err(#elapsed) => (#convert, true),
+                };
+            ])
+        }
+        (true, true, false) => {
+            quote!(custom [let #attempt = ::core::result::Result::Ok(async { #attempt_body }.await);])
+        }
+        (true, true, true) => quote!(custom [let #attempt = #call.timed(#policy_ref, async { #attempt_body }).await;]),
+        (false, true, _) => quote!(custom [
+            #[allow(clippy::redundant_closure_call)]
+            let #attempt = ::core::result::Result::Ok((|| { #attempt_body })());
+        ]),
+        // valid.rs rejects `timeout` on a sync fn, and `policy` on one gives no timeout.
+        (false, false, true) => quote!(plain [#ret] {#body}),
+    };
+    let timed_out_value = if ctx.is_async && timed { timed_out.to_token_stream() } else { quote!(false) };
+    let outcome = if ctx.wrap {
+        quote!(#sig.outcome(&#attempt))
     } else {
-        let attempt_stmt = if ctx.wrap {
-            quote! {
-                #[allow(clippy::redundant_closure_call)]
-                let #attempt = ::core::result::Result::Ok((|| { #attempt_body })());
-            }
-        } else {
-            quote! {
-                #[allow(clippy::redundant_closure_call)]
-                let #result: #ret = (|| { #attempt_body })();
-                let #timed_out = false;
-            }
-        };
-        let outcome = if ctx.wrap {
-            quote!(#sig.outcome(&#attempt))
-        } else {
-            at_ret("outcome", quote!(#result_at_ret, #timed_out))
-        };
-        (
-            quote!(#call.ready_blocking()),
-            attempt_stmt,
-            quote!(#call.after_blocking(#policy, #outcome, &mut #hooks, &mut #events)),
-            if ctx.wrap { quote!(#sig.result(#attempt)) } else { result.to_token_stream() },
-        )
+        at_ret("outcome", quote!(#result_at_ret, #timed_out_value))
     };
+    let give = if ctx.wrap { quote!(#sig.result(#attempt)) } else { result.to_token_stream() };
 
-    quote! {
-        #policy_decl
-        #sig_decl
-        #guard_decls
-        #call_decl
-        #callsites_decl
-        loop {
-            if let ::core::result::Result::Err(#refusal) = #ready {
-                return #refused;
-            }
-            #attempt_stmt
-            if !#after {
-                return #give_back;
-            }
-        }
-    }
+    // The invocation at the fn's `async` (or its name): what the skeleton writes is
+    // reported there, a missing timer first of all.
+    let at = func.sig.asyncness.map_or_else(|| func.sig.ident.span(), |a| a.span);
+    let invoke = respan(quote!(#rt::retry!), at);
+    let mut sections = proc_macro2::Group::new(
+        proc_macro2::Delimiter::Brace,
+        quote! {
+            [#mode] [#call #sig #result] [#policy] [#sig_init] [#call_init] [#guards]
+            [#attempt_section] [[#outcome] [#hooks] [#events]] [#give]
+        },
+    );
+    sections.set_span(at);
+    quote!(#invoke #sections)
 }
 
-/// The policy's declaration and how to name it: a `const` built from the literal keys
+/// The policy section and how to name the policy: a `const` built from the literal keys
 /// (defaults live in the runtime alone; its address costs the future nothing), or the
 /// `policy = …` expression, borrowed for the call.
-fn policy_decl(ctx: &Ctx<'_>) -> (TokenStream, TokenStream) {
+fn policy_section(ctx: &Ctx<'_>) -> (TokenStream, TokenStream) {
     let Ctx { config, rt, .. } = ctx;
     if let Some(given) = &config.policy {
         let expr = &given.value;
-        let [value, policy] = ["__policy_value", "__policy"].map(local);
+        let [value, policy] = ["policy_value", "policy"].map(local);
         let borrow = respan(quote!(&), first_span(expr));
         let check = respan(quote!(#rt::policy), first_span(expr));
         // `let x = &temp;` keeps a temporary such as `make_policy()` alive for the call.
-        let decl = quote! {
+        let decls = quote! {
             let #value = #borrow #expr;
             let #policy: &#rt::Policy = #check(#value);
         };
-        return (decl, policy.into_token_stream());
+        return (quote!(expr [#decls] [#policy]), policy.into_token_stream());
     }
     let duration = |d: &std::time::Duration| {
         let (secs, nanos) = (d.as_secs(), d.subsec_nanos());
         quote!(#rt::duration(#secs, #nanos))
     };
-    let mut value = quote!(#rt::Policy::new());
+    let mut value = TokenStream::new();
     if let Some(given) = &config.attempts {
         let n = Literal::u32_unsuffixed(u32::try_from(given.value).unwrap_or(1));
         value.extend(quote!(.attempts(#n)));
@@ -399,7 +339,7 @@ fn policy_decl(ctx: &Ctx<'_>) -> (TokenStream, TokenStream) {
         value.extend(quote!(.factor(#f)));
     }
     let name = Ident::new("__STEADFAST_POLICY", Span::call_site());
-    (quote!(const #name: #rt::Policy = #value;), quote!(&#name))
+    (quote!(lit [#value]), quote!(&#name))
 }
 
 /// The caller's error for a refusal: each guard's converted at its own key, where a
@@ -426,16 +366,17 @@ fn refused(ctx: &Ctx<'_>, sig: &Ident, refusal: &Ident) -> TokenStream {
 ///
 /// A guard of the wrong kind is reported at the expression, and a sync `fn`'s guard that
 /// cannot answer at once at its key.
-fn guards(ctx: &Ctx<'_>, sig: &Ident) -> (TokenStream, TokenStream) {
+fn guards(ctx: &Ctx<'_>, sig: &Ident) -> Option<(TokenStream, TokenStream)> {
     let Ctx { config, rt, .. } = ctx;
-    let set = Ident::new("__steadfast_guards", Span::call_site());
+    let set = local("guards");
+    if config.breaker.is_none() && config.throttle.is_none() && config.budget.is_none() {
+        return None;
+    }
     let mut decls = quote!(let #set = #rt::Guards::new(););
     let slots = [("breaker", &config.breaker), ("throttle", &config.throttle), ("budget", &config.budget)];
     for (slot, given) in slots {
         let Some(given) = given else { continue };
-        // Call-site, like `__steadfast_guards`: the argument of the call reported at the
-        // expression.
-        let name = Ident::new(&format!("__steadfast_{slot}"), Span::call_site());
+        let name = local(slot);
         let expr = &given.value;
         let at_expr = first_span(expr);
         let borrow = respan(quote!(&), at_expr);
@@ -455,5 +396,5 @@ fn guards(ctx: &Ctx<'_>, sig: &Ident) -> (TokenStream, TokenStream) {
         let method = Ident::new(slot, Span::call_site());
         decls.extend(quote!(let #set = #set.#method(#name);));
     }
-    (decls, set.into_token_stream())
+    Some((decls, set.into_token_stream()))
 }
