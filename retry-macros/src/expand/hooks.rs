@@ -11,7 +11,7 @@ use syn::{Ident, Type};
 
 use super::Ctx;
 use crate::config::Given;
-use crate::tokens::{first_span, local, parens_at, respan};
+use crate::tokens::{first_span, local, located, parens_at};
 
 /// `.on(…).unless(…).when(…)…`, one call per key given, to follow `__sig.hooks()`.
 pub(super) fn hooks(ctx: &Ctx<'_>, sig: &Ident) -> TokenStream {
@@ -27,7 +27,7 @@ pub(super) fn hooks(ctx: &Ctx<'_>, sig: &Ident) -> TokenStream {
         if ctx.wrap {
             // With `wrap` a timeout has no body error: `unless` tests the `Elapsed` itself.
             let tests = unless.value.iter().map(|ty| {
-                let is = respan(quote!(#rt::elapsed_is), ty.span());
+                let is = located(quote!(#rt::elapsed_is), ty.span());
                 quote_spanned!(ty.span()=> #is::<#ty>())
             });
             hooks.extend(quote!(.never_elapsed(#(#tests)||*)));
@@ -45,10 +45,10 @@ pub(super) fn hooks(ctx: &Ctx<'_>, sig: &Ident) -> TokenStream {
             // it the parameter types and returns it as a type that passes every later bound.
             let method = Ident::new(method, Span::call_site());
             let at = first_span(expr);
-            let check = respan(quote!(#sig.#method), at);
+            let check = located(quote!(#sig.#method), at);
             // By value (a block, so a field is moved, not borrowed mutably), as a temporary
             // for the attempt's step; the coercion to `dyn FnMut` types a closure's parameters.
-            let borrow = respan(quote!(&mut), at);
+            let borrow = located(quote!(&mut), at);
             let mut value = proc_macro2::Group::new(proc_macro2::Delimiter::Brace, expr.to_token_stream());
             value.set_span(at);
             let args = parens_at(quote!(#borrow #value), at);
@@ -64,7 +64,7 @@ fn types_test(rt: &TokenStream, given: &Given<Vec<Type>>) -> TokenStream {
     // The view needs `dyn Error`: an error type without it is reported at the argument.
     let view = quote_spanned!(given.span()=> #err.__steadfast_dyn_error());
     let tests = given.value.iter().map(|ty| {
-        let caused_by = respan(quote!(#rt::caused_by), ty.span());
+        let caused_by = located(quote!(#rt::caused_by), ty.span());
         quote_spanned!(ty.span()=> #caused_by::<#ty>(#chain))
     });
     quote!(|#err| {

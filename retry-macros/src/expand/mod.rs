@@ -139,6 +139,8 @@ fn retry_loop(ctx: &Ctx<'_>, func: &RetryFn, rebinds: Vec<TokenStream>, stmts: T
     // that rustc reports a return type that is not a `Result` once.
     let sig = local("sig");
     let result = local("result");
+    // In the user's hygiene at the return type (no path here can trip a lint such as
+    // `unused_qualifications`), so that rustc sees one error there and shows it once.
     let result_at_ret = respan(quote!(&#result), *ret_span);
     let at_ret = |method: &str, args: TokenStream| {
         let method = Ident::new(method, Span::call_site());
@@ -179,9 +181,9 @@ fn retry_loop(ctx: &Ctx<'_>, func: &RetryFn, rebinds: Vec<TokenStream>, stmts: T
         Some(given) => {
             let timer = &given.value;
             let new = if ctx.is_async {
-                respan(quote!(#rt::timed::<#timer, _, _, _, #start>), first_span(timer))
+                located(quote!(#rt::timed::<#timer, _, _, _, #start>), first_span(timer))
             } else {
-                respan(quote!(#rt::blocking::<#timer, _, _, _, #start>), first_span(timer))
+                located(quote!(#rt::blocking::<#timer, _, _, _, #start>), first_span(timer))
             };
             quote!(custom [#new] #notify)
         }
@@ -256,7 +258,7 @@ fn retry_loop(ctx: &Ctx<'_>, func: &RetryFn, rebinds: Vec<TokenStream>, stmts: T
     // The invocation at the fn's `async` (or its name): what the skeleton writes is
     // reported there, a missing timer first of all.
     let at = func.sig.asyncness.map_or_else(|| func.sig.ident.span(), |a| a.span);
-    let invoke = respan(quote!(#rt::retry!), at);
+    let invoke = located(quote!(#rt::retry!), at);
     let mut sections = proc_macro2::Group::new(
         proc_macro2::Delimiter::Brace,
         quote! {
@@ -276,8 +278,8 @@ fn policy_section(ctx: &Ctx<'_>) -> (TokenStream, TokenStream) {
     if let Some(given) = &config.policy {
         let expr = &given.value;
         let [value, policy] = ["policy_value", "policy"].map(local);
-        let borrow = respan(quote!(&), first_span(expr));
-        let check = respan(quote!(#rt::policy), first_span(expr));
+        let borrow = located(quote!(&), first_span(expr));
+        let check = located(quote!(#rt::policy), first_span(expr));
         // `let x = &temp;` keeps a temporary such as `make_policy()` alive for the call.
         let decls = quote! {
             let #value = #borrow #expr;
@@ -377,14 +379,17 @@ fn guards(ctx: &Ctx<'_>, sig: &Ident) -> Option<(TokenStream, TokenStream)> {
     for (slot, given) in slots {
         let Some(given) = given else { continue };
         let name = local(slot);
+        let value = local(&format!("{slot}_value"));
         let expr = &given.value;
         let at_expr = first_span(expr);
-        let borrow = respan(quote!(&), at_expr);
+        let borrow = located(quote!(&), at_expr);
         let key = given.key.span();
+        // `let x = &temp;` keeps a temporary such as `client.breaker()` alive for the call.
+        decls.extend(quote!(let #value = #borrow #expr;));
         // A guard of the wrong kind is reported at the expression.
         let kind = Ident::new(&format!("{}{}", &slot[..1].to_uppercase(), &slot[1..]), Span::call_site());
-        let fits = respan(quote!(#rt::fits::<#rt::#kind, _>), at_expr);
-        let args = parens_at(quote!(#borrow #expr), at_expr);
+        let fits = located(quote!(#rt::fits::<#rt::#kind, _>), at_expr);
+        let args = parens_at(value.into_token_stream(), at_expr);
         let fits = quote!(#fits #args);
         let checked = if ctx.is_async {
             fits
