@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use steadfast::retry;
 use tracing::field::{Field, Visit};
@@ -148,4 +149,84 @@ async fn off_emits_nothing_and_an_error_not_retried_one_debug_event() {
     assert_eq!(seen[0].field("reason"), Some("not_retryable"));
     assert_eq!(seen[0].field("attempt"), Some("1"));
     assert_eq!(seen[0].field("error"), Some("429 too many requests"));
+}
+
+// ---- fields(…) ----
+
+#[retry(attempts = 2, min = "1s", jitter = "none", fields(url = %url, status = ?Some(503), try_limit = 2u32))]
+async fn fetch(url: &str, api_key: &str) -> Result<(), Busy> {
+    let _ = api_key;
+    Err(Busy)
+}
+
+#[tokio::test(start_paused = true)]
+async fn named_fields_are_added_to_every_event() {
+    let seen = capture(fetch("https://api.example/v1/chat", "sk-secret-key")).await;
+    assert_eq!(seen.len(), 2, "{seen:#?}");
+    for event in &seen {
+        assert_eq!(event.field("url"), Some("https://api.example/v1/chat"), "`%` records Display");
+        assert_eq!(event.field("status"), Some("Some(503)"), "`?` records Debug");
+        assert_eq!(event.field("try_limit"), Some("2"), "a bare value is recorded as itself");
+    }
+    assert!(!format!("{seen:?}").contains("sk-secret-key"), "only the named values are recorded");
+}
+
+// ---- reason, for each way a call stops ----
+
+#[retry(attempts = 5, min = "1s", max = "10s", jitter = "none", deadline = "2s")]
+async fn past_deadline() -> Result<(), Busy> {
+    Err(Busy)
+}
+
+#[retry(attempts = 5, min = "1s", max = "10s", retry_after = |_: &Busy| Some(Duration::from_secs(60)))]
+async fn hint_too_long() -> Result<(), Busy> {
+    Err(Busy)
+}
+
+#[derive(Debug)]
+enum Guarded {
+    Busy,
+    Open,
+}
+
+impl From<steadfast::Open> for Guarded {
+    fn from(_: steadfast::Open) -> Self {
+        Guarded::Open
+    }
+}
+
+static BREAKER: steadfast::Breaker = steadfast::Breaker::new(1, Duration::from_secs(60)).named("llm");
+static BUDGET: steadfast::Budget = steadfast::Budget::new(2, 0.0);
+
+#[retry(attempts = 5, min = "1s", breaker = BREAKER)]
+async fn opens_the_breaker() -> Result<(), Guarded> {
+    Err(Guarded::Busy)
+}
+
+#[retry(attempts = 5, min = "1s", budget = BUDGET)]
+async fn spends_the_budget() -> Result<(), Guarded> {
+    Err(Guarded::Busy)
+}
+
+fn reasons(seen: &[Seen]) -> Vec<&str> {
+    seen.iter().filter(|e| e.field("message") == Some("giving up")).filter_map(|e| e.field("reason")).collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_give_up_event_says_why() {
+    let seen = capture(past_deadline()).await;
+    // a 1s sleep, then a 2s one would end past the 2s deadline
+    assert_eq!(reasons(&seen), ["deadline"]);
+    assert_eq!(seen.last().and_then(|e| e.field("attempt")), Some("2"));
+
+    assert_eq!(reasons(&capture(hint_too_long()).await), ["hint_too_long"]);
+
+    let seen = capture(opens_the_breaker()).await;
+    assert_eq!(reasons(&seen), ["breaker_open"], "{seen:#?}");
+    assert_eq!(seen.last().and_then(|e| e.field("attempt")), Some("1"), "with attempts left");
+    assert!(matches!(opens_the_breaker().await, Err(Guarded::Open)));
+
+    // 2 tokens: the first failure takes one and leaves 1, not above half of 2
+    let seen = capture(spends_the_budget()).await;
+    assert_eq!(reasons(&seen), ["budget_spent"], "{seen:#?}");
 }

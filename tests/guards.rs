@@ -367,7 +367,7 @@ async fn half_open_lets_through_only_its_probes() {
     let first = BREAKER.try_acquire().unwrap();
     let second = BREAKER.try_acquire().unwrap();
     assert!(first.is_probe() && second.is_probe());
-    assert_eq!(BREAKER.try_acquire().unwrap_err(), Open);
+    assert_eq!(BREAKER.try_acquire().unwrap_err().breaker(), None, "turned away by the unnamed breaker");
     assert_eq!(BREAKER.state(), BreakerState::HalfOpen);
 
     // The first probe to succeed closes the breaker; the other's verdict comes too late
@@ -426,7 +426,7 @@ async fn a_probe_in_flight_holds_its_slot_until_polled_out_or_dropped() {
     let mut probe = Box::pin(hangs());
     assert!(futures::poll!(probe.as_mut()).is_pending());
     // The only probe slot is taken while the probe is in flight.
-    assert_eq!(BREAKER.try_acquire().unwrap_err(), Open);
+    assert_eq!(BREAKER.try_acquire().unwrap_err().breaker(), None, "turned away by the unnamed breaker");
     drop(probe);
     let next = BREAKER.try_acquire().expect("the dropped probe gave its slot back");
     assert!(next.is_probe());
@@ -450,7 +450,7 @@ async fn a_permit_from_an_earlier_phase_changes_nothing() {
     let _first = BREAKER.try_acquire().unwrap();
     drop(old_probe);
     let _second = BREAKER.try_acquire().unwrap();
-    assert_eq!(BREAKER.try_acquire().unwrap_err(), Open);
+    assert_eq!(BREAKER.try_acquire().unwrap_err().breaker(), None, "turned away by the unnamed breaker");
 }
 
 #[test]

@@ -38,6 +38,8 @@ pub(crate) enum Kind {
     CratePath,
     /// No value: the key alone.
     Flag,
+    /// A parenthesised list of `name = value` event fields: `fields(url = %url)`.
+    Fields,
 }
 
 /// Every key, by name in [`KEYS`]; `config.rs` gives each its typed field.
@@ -66,6 +68,7 @@ pub(crate) enum Id {
     Policy,
     Timer,
     Wrap,
+    Fields,
     Crate,
 }
 
@@ -107,6 +110,7 @@ pub(crate) const KEYS: &[Key] = &[
     Key { name: "policy", id: Id::Policy, kind: Kind::Expr, example: "policy = self.retry_policy" },
     Key { name: "timer", id: Id::Timer, kind: Kind::TypePath, example: "timer = steadfast::timer::Tokio" },
     Key { name: "wrap", id: Id::Wrap, kind: Kind::Flag, example: "wrap" },
+    Key { name: "fields", id: Id::Fields, kind: Kind::Fields, example: "fields(url = %url, model = self.model)" },
     Key { name: "crate", id: Id::Crate, kind: Kind::CratePath, example: "crate = \"::my_facade::steadfast\"" },
 ];
 
@@ -151,7 +155,30 @@ pub(crate) enum Value {
     TypePath(syn::Path),
     CratePath(syn::Path),
     Flag,
+    Fields(Vec<Field>),
 }
+
+/// One event field a `fields(…)` list adds.
+pub(crate) struct Field {
+    pub(crate) name: Ident,
+    /// How the value is recorded: `%` by `Display`, `?` by `Debug`, else as a tracing
+    /// `Value`.
+    pub(crate) sigil: Sigil,
+    pub(crate) value: Expr,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Sigil {
+    Display,
+    Debug,
+    Value,
+}
+
+/// The names every event has: a field of the user's cannot take one.
+pub(crate) const EVENT_FIELDS: &[&str] = &["message", "fn", "attempt", "max_attempts", "delay_ms", "reason", "error"];
+
+/// How many fields a `fields(…)` list may add (the runtime keeps that many slots).
+pub(crate) const MAX_FIELDS: usize = 8;
 
 /// A key with its value and the spans to point errors at.
 pub(crate) struct Arg {
@@ -231,6 +258,23 @@ fn parse_one(input: ParseStream<'_>, args: &mut Args, errors: &mut Errors) {
         }
         return;
     }
+    if let Some(key) = key.filter(|key| key.kind == Kind::Fields) {
+        if input.peek(syn::token::Paren) {
+            let tokens: TokenStream = match input.parse::<proc_macro2::Group>() {
+                Ok(group) => group.stream(),
+                Err(error) => return errors.push(error),
+            };
+            match fields(tokens.clone()) {
+                Ok(list) => push(args, errors, key, ident, Value::Fields(list), tokens),
+                Err(error) => errors.push(error),
+            }
+        } else {
+            let _ = input.parse::<Token![=]>();
+            skip_to_comma(input);
+            errors.spanned(&ident, format!("`fields` takes a list in parentheses: `{}`", key.example));
+        }
+        return;
+    }
     if !input.peek(Token![=]) {
         match key {
             Some(key) if input.is_empty() || input.peek(Token![,]) => {
@@ -270,6 +314,51 @@ fn parse_one(input: ParseStream<'_>, args: &mut Args, errors: &mut Errors) {
             }
         }
     }
+}
+
+/// `name = %value, name = ?value, name = value`: names that are idents, not an event's
+/// own and not repeated, at most [`MAX_FIELDS`].
+fn fields(tokens: TokenStream) -> syn::Result<Vec<Field>> {
+    let parser = |input: ParseStream<'_>| {
+        let mut list: Vec<Field> = Vec::new();
+        let mut errors = Errors::default();
+        while !input.is_empty() {
+            let name: Ident = input.call(Ident::parse_any)?;
+            let text = name.to_string();
+            if EVENT_FIELDS.contains(&text.as_str()) {
+                errors.spanned(&name, format!("`{text}` is a field every retry event has; name yours otherwise"));
+            } else if list.iter().any(|f| f.name == text) {
+                errors.spanned(&name, format!("duplicate field `{text}`"));
+            }
+            if !input.peek(Token![=]) {
+                return Err(syn::Error::new(
+                    name.span(),
+                    format!("expected `=` after `{text}`, e.g. `{text} = %{text}`"),
+                ));
+            }
+            let _: Token![=] = input.parse()?;
+            let sigil = if input.peek(Token![%]) {
+                let _: Token![%] = input.parse()?;
+                Sigil::Display
+            } else if input.peek(Token![?]) {
+                let _: Token![?] = input.parse()?;
+                Sigil::Debug
+            } else {
+                Sigil::Value
+            };
+            let value: Expr = input.parse()?;
+            list.push(Field { name, sigil, value });
+            if input.is_empty() {
+                break;
+            }
+            let _: Token![,] = input.parse()?;
+        }
+        if list.len() > MAX_FIELDS {
+            errors.spanned(&list[MAX_FIELDS].name, format!("at most {MAX_FIELDS} fields; this is one too many"));
+        }
+        errors.finish().map(|()| list)
+    };
+    parser.parse2(tokens)
 }
 
 /// Records an argument, or the error of a key given twice.
@@ -410,6 +499,8 @@ fn parse_value(input: ParseStream<'_>, key: &'static Key) -> Result<Value, Value
             }
         }
         Kind::Flag => Value::Flag,
+        // Parsed by `parse_one`, which never hands a `fields` key here.
+        Kind::Fields => Value::Flag,
         Kind::CratePath => {
             let lit = string(input, key, "a string holding a path")?;
             let path = lit.parse::<syn::Path>().map_err(|_| {

@@ -102,6 +102,7 @@ pub(crate) struct Config {
     pub(crate) policy: Option<Given<Expr>>,
     pub(crate) timer: Option<Given<syn::Path>>,
     pub(crate) wrap: Option<Given<()>>,
+    pub(crate) fields: Option<Given<Vec<attr::Field>>>,
     pub(crate) krate: Option<Given<syn::Path>>,
 }
 
@@ -140,6 +141,7 @@ impl Config {
                 (Id::Policy, Value::Expr(e)) => config.policy = given!(e),
                 (Id::Timer, Value::TypePath(p)) => config.timer = given!(p),
                 (Id::Wrap, Value::Flag) => config.wrap = given!(()),
+                (Id::Fields, Value::Fields(list)) => config.fields = given!(list),
                 (Id::Crate, Value::CratePath(p)) => config.krate = given!(p),
                 (
                     Id::Attempts
@@ -165,6 +167,7 @@ impl Config {
                     | Id::Policy
                     | Id::Timer
                     | Id::Wrap
+                    | Id::Fields
                     | Id::Crate,
                     _,
                 ) => {}

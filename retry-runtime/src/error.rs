@@ -31,13 +31,44 @@ impl fmt::Display for Elapsed {
 impl StdError for Elapsed {}
 
 /// A circuit breaker is open: the call was not made. A function with `breaker = …` needs
-/// `E: From<Open>` to report it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct Open;
+/// `E: From<Open>` to report it (or `wrap`).
+///
+/// It says which breaker refused, so that one error type can tell downstreams apart, and
+/// when that breaker lets a probe through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Open {
+    breaker: &'static str,
+    retry_in: Duration,
+}
+
+impl Open {
+    pub(crate) const fn new(breaker: &'static str, retry_in: Duration) -> Self {
+        Open { breaker, retry_in }
+    }
+
+    /// The name of the breaker that refused ([`Breaker::named`](crate::Breaker::named)), or
+    /// `None` for an unnamed one.
+    pub const fn breaker(&self) -> Option<&'static str> {
+        if self.breaker.is_empty() {
+            None
+        } else {
+            Some(self.breaker)
+        }
+    }
+
+    /// How long after the refusal the breaker lets a probe through (zero once its cooldown
+    /// has passed and it is waiting for a probe's verdict).
+    pub const fn retry_in(&self) -> Duration {
+        self.retry_in
+    }
+}
 
 impl fmt::Display for Open {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("circuit breaker is open")
+        match self.breaker() {
+            Some(name) => write!(f, "circuit breaker `{name}` is open"),
+            None => f.write_str("circuit breaker is open"),
+        }
     }
 }
 

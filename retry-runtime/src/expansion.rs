@@ -56,7 +56,7 @@ macro_rules! __retry {
         let mut $call = $crate::__retry!(@call [$mode] [$($policy)*] [$($guards)*] [$($call_init)*]);
         loop {
             $crate::__retry!(@ready [$mode] [$call] [$($guards)*]);
-            $crate::__retry!(@attempt [$mode] [$result] [$($attempt)*]);
+            $crate::__retry!(@attempt [$mode] [$sig $result] [$($attempt)*]);
             if !$crate::__retry!(@after [$mode] [$call $sig] [$($policy)*] [$($guards)*] [$($after)*]) {
                 return $($give)*;
             }
@@ -95,7 +95,7 @@ macro_rules! __retry {
     // Step 2: the body afresh, as a non-`move` block so that `&mut` arguments are
     // re-borrowed; the `if false` return types `?` and `return` in the body before its own
     // value is checked (tracing-attributes does the same).
-    (@attempt [async] [$result:ident] [plain [$ret:ty] {$($body:tt)*}]) => {
+    (@attempt [async] [$sig:ident $result:ident] [plain [$ret:ty] {$($body:tt)*}]) => {
         let $result: $ret = async {
             if false {
                 return $crate::__private::never::<$ret>();
@@ -104,7 +104,7 @@ macro_rules! __retry {
         }
         .await;
     };
-    (@attempt [blocking] [$result:ident] [plain [$ret:ty] {$($body:tt)*}]) => {
+    (@attempt [blocking] [$sig:ident $result:ident] [plain [$ret:ty] {$($body:tt)*}]) => {
         #[allow(clippy::redundant_closure_call)]
         let $result: $ret = (|| {
             if false {
@@ -113,7 +113,7 @@ macro_rules! __retry {
             $($body)*
         })();
     };
-    (@attempt [$mode:ident] [$result:ident] [custom [$($stmts:tt)*]]) => { $($stmts)* };
+    (@attempt [$mode:ident] [$sig:ident $result:ident] [custom [$($stmts:tt)*]]) => { $($stmts)* };
 
     // Step 3: whether to retry. With guards, a verdict may be on its way: only the call is
     // kept across the await, the outcome and the hooks are made again.
@@ -139,5 +139,7 @@ macro_rules! __retry {
     };
 
     (@events [$sig:ident] [off]) => { $crate::__private::NoEvents };
-    (@events [$sig:ident] [on $name:literal $level:ident]) => { $crate::__retry_events!($sig, $name, $level) };
+    (@events [$sig:ident] [on $name:literal $level:ident [$($field:literal)*] [$($fields:tt)*]]) => {
+        $crate::__retry_events!($sig, $name, $level, [$($field)*], $($fields)*)
+    };
 }

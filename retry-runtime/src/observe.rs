@@ -141,6 +141,8 @@ pub struct Callsites {
     file: &'static str,
     line: u32,
     level: Level,
+    /// [`FIELDS`], then the user's.
+    names: &'static [&'static str],
     sites: OnceLock<&'static [Site; 2]>,
 }
 
@@ -153,22 +155,31 @@ pub struct Callsites {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __retry_events {
-    ($sig:ident, $name:literal, $level:ident) => {{
+    ($sig:ident, $name:literal, $level:ident, [$($field:literal)*], $fields:expr) => {{
         static CALLSITES: $crate::__private::Callsites = $crate::__private::Callsites::new(
             $name,
             ::core::module_path!(),
             ::core::file!(),
             ::core::line!(),
             $crate::__private::Level::$level,
+            &["message", "fn", "attempt", "max_attempts", "delay_ms", "reason", "error" $(, $field)*],
         );
-        $sig.events(&CALLSITES, $sig.describer().pick())
+        $sig.events(&CALLSITES, $sig.describer().pick(), $fields)
     }};
 }
 
 impl Callsites {
-    /// The callsites of the function `name` in `module`, at `file`:`line`.
-    pub const fn new(name: &'static str, module: &'static str, file: &'static str, line: u32, level: Level) -> Self {
-        Callsites { name, module, file, line, level, sites: OnceLock::new() }
+    /// The callsites of the function `name` in `module`, at `file`:`line`, with the field
+    /// `names` ([`FIELDS`], then the user's).
+    pub const fn new(
+        name: &'static str,
+        module: &'static str,
+        file: &'static str,
+        line: u32,
+        level: Level,
+        names: &'static [&'static str],
+    ) -> Self {
+        Callsites { name, module, file, line, level, names, sites: OnceLock::new() }
     }
 
     fn sites(&'static self) -> &'static [Site; 2] {
@@ -182,7 +193,7 @@ impl Callsites {
                     Some(self.file),
                     Some(self.line),
                     Some(self.module),
-                    FieldSet::new(FIELDS, Identifier(site)),
+                    FieldSet::new(self.names, Identifier(site)),
                     tracing::metadata::Kind::EVENT,
                 ));
             }

@@ -25,11 +25,20 @@ pub use crate::{__retry as retry, __retry_events as events};
 pub use tracing::Level;
 
 /// The fake return of an attempt's block, typing `?` and `return` in the body before the
-/// block's own value is checked (tracing-attributes does the same); never called.
+/// block's own value is checked (tracing-attributes does the same); behind `if false`,
+/// never called. A type argument, not a local, so that the block captures nothing more.
 #[inline(always)]
 pub fn never<R>() -> R {
     unreachable!("the attempt's type witness is behind `if false`")
 }
+
+/// [`never`] for the body of a function under `wrap`: `Result<T, E>` for a declared
+/// `Result<T, steadfast::Error<E>>`.
+#[inline(always)]
+pub fn never_wrapped<R: Wrapped>() -> Result<R::Ok, R::Inner> {
+    unreachable!("the attempt's type witness is behind `if false`")
+}
+
 pub use tracing;
 
 /// The one check that the function returns a `Result`, spanned at the return type.
@@ -76,15 +85,19 @@ pub trait Wrapped {
     type Ok;
     /// The body's error type.
     type Inner;
+    /// The caller's result.
+    fn from_result(result: Result<Self::Ok, Error<Self::Inner>>) -> Self;
 }
 
 impl<T, E> Wrapped for Result<T, Error<E>> {
     type Ok = T;
     type Inner = E;
-}
 
-/// The body's result under `wrap`.
-pub type Body<R> = Result<<R as Wrapped>::Ok, <R as Wrapped>::Inner>;
+    #[inline(always)]
+    fn from_result(result: Self) -> Self {
+        result
+    }
+}
 
 /// The types of a function returning `R`; its methods put each bound the expansion needs
 /// where rustc reports it at the user's token.
@@ -116,10 +129,15 @@ macro_rules! common {
             HookSet::new()
         }
 
-        /// The events, at `callsites`, errors shown by `describe`.
+        /// The events, at `callsites`, errors shown by `describe`, with the user's `fields`.
         #[inline(always)]
-        pub fn events(&self, callsites: &'static Callsites, describe: Describe<E>) -> impl Events<E> {
-            Sink { callsites, describe }
+        pub fn events<F: Fields>(
+            &self,
+            callsites: &'static Callsites,
+            describe: Describe<E>,
+            fields: F,
+        ) -> impl Events<E> {
+            Sink { callsites, describe, fields }
         }
 
         /// What picks how an error is shown.
@@ -222,33 +240,66 @@ impl<T, E> WrappedSig<T, E> {
         }
     }
 
+    // The calls that name the return type `R` are spanned at it, as `wrapped_sig` is, so
+    // that a return type of the wrong shape is reported once.
+
     /// The caller's result.
     #[inline(always)]
-    pub fn result(&self, result: Result<Result<T, E>, Elapsed>) -> Result<T, Error<E>> {
-        match result {
+    pub fn result<R: Wrapped<Ok = T, Inner = E>>(&self, result: Result<Result<T, E>, Elapsed>) -> R {
+        R::from_result(match result {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(error)) => Err(Error::Inner(error)),
             Err(elapsed) => Err(Error::Elapsed(elapsed)),
-        }
+        })
     }
 
     /// `Err(error)` as the caller's outcome.
     #[inline]
-    pub fn err(&self, error: Error<E>) -> Result<T, Error<E>> {
-        Err(error)
+    pub fn err<R: Wrapped<Ok = T, Inner = E>>(&self, error: Error<E>) -> R {
+        R::from_result(Err(error))
     }
 }
 
 /// Events of a retried function.
-struct Sink<E> {
+struct Sink<E, F> {
     callsites: &'static Callsites,
     describe: Describe<E>,
+    fields: F,
 }
 
-impl<E> Events<E> for Sink<E> {
+impl<E, F: Fields> Events<E> for Sink<E, F> {
     #[inline(always)]
     fn event(&mut self, event: &Event<'_, E>) {
-        emit(self.callsites, event, event.error().and_then(self.describe), &[])
+        let (callsites, describe) = (self.callsites, self.describe);
+        self.fields.with(&mut |user| emit(callsites, event, event.error().and_then(describe), user));
+    }
+}
+
+/// The values of a `fields(…)` list, made when an event is emitted.
+pub trait Fields {
+    /// Hands the values to `emit`.
+    fn with(&mut self, emit: &mut dyn FnMut(&[Option<&dyn tracing::Value>]));
+}
+
+impl<F: FnMut(&mut dyn FnMut(&[Option<&dyn tracing::Value>]))> Fields for F {
+    #[inline(always)]
+    fn with(&mut self, emit: &mut dyn FnMut(&[Option<&dyn tracing::Value>])) {
+        self(emit)
+    }
+}
+
+/// No `fields(…)`.
+#[allow(non_upper_case_globals)]
+pub const no_fields: NoFields = NoFields;
+
+/// No `fields(…)`.
+#[derive(Debug, Clone, Copy)]
+pub struct NoFields;
+
+impl Fields for NoFields {
+    #[inline(always)]
+    fn with(&mut self, emit: &mut dyn FnMut(&[Option<&dyn tracing::Value>])) {
+        emit(&[])
     }
 }
 
@@ -304,6 +355,7 @@ pub trait AsPolicy {
     fn as_policy(&self) -> &Policy;
 }
 
+#[diagnostic::do_not_recommend]
 impl AsPolicy for Policy {
     #[inline(always)]
     fn as_policy(&self) -> &Policy {
@@ -311,6 +363,7 @@ impl AsPolicy for Policy {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<P: AsPolicy + ?Sized> AsPolicy for &P {
     #[inline(always)]
     fn as_policy(&self) -> &Policy {
@@ -318,6 +371,7 @@ impl<P: AsPolicy + ?Sized> AsPolicy for &P {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<P: AsPolicy + ?Sized> AsPolicy for std::sync::Arc<P> {
     #[inline(always)]
     fn as_policy(&self) -> &Policy {
@@ -325,6 +379,7 @@ impl<P: AsPolicy + ?Sized> AsPolicy for std::sync::Arc<P> {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<P: AsPolicy, F: FnOnce() -> P> AsPolicy for std::sync::LazyLock<P, F> {
     #[inline(always)]
     fn as_policy(&self) -> &Policy {

@@ -204,17 +204,22 @@ fn retry_loop(ctx: &Ctx<'_>, func: &RetryFn, rebinds: Vec<TokenStream>, stmts: T
                 },
                 Span::call_site(),
             );
-            quote!(on #name #level)
+            let (names, values) = fields(ctx);
+            quote!(on #name #level [#names] [#values])
         }
     };
     let hooks = hooks::hooks(ctx, &sig);
 
     let timed = config.timeout.is_some() || config.policy.is_some();
     let body = quote!(#(#rebinds)* #stmts);
-    let body_ty = if ctx.wrap { quote!(#rt::Body<#ret>) } else { ret.clone() };
+    // For the attempts built here (the skeleton has its own for a plain one). Under `wrap`
+    // at the return type, as `wrapped_sig` is, so that a return type of the wrong shape is
+    // reported once.
+    let never =
+        if ctx.wrap { respan(quote!(#rt::never_wrapped::<#ret>()), *ret_span) } else { quote!(#rt::never::<#ret>()) };
     let attempt_body = quote! {
         if false {
-            return #rt::never::<#body_ty>();
+            return #never;
         }
         #body
     };
@@ -253,7 +258,7 @@ fn retry_loop(ctx: &Ctx<'_>, func: &RetryFn, rebinds: Vec<TokenStream>, stmts: T
     } else {
         at_ret("outcome", quote!(#result_at_ret, #timed_out_value))
     };
-    let give = if ctx.wrap { quote!(#sig.result(#attempt)) } else { result.to_token_stream() };
+    let give = if ctx.wrap { at_ret("result", attempt.to_token_stream()) } else { result.to_token_stream() };
 
     // The invocation at the fn's `async` (or its name): what the skeleton writes is
     // reported there, a missing timer first of all.
@@ -270,6 +275,30 @@ fn retry_loop(ctx: &Ctx<'_>, func: &RetryFn, rebinds: Vec<TokenStream>, stmts: T
     quote!(#invoke #sections)
 }
 
+/// A `fields(…)` list: its names, and a closure handing their values to the emitter, made
+/// only when an event is emitted (the values borrow the arguments).
+fn fields(ctx: &Ctx<'_>) -> (TokenStream, TokenStream) {
+    let Ctx { config, rt, .. } = ctx;
+    let Some(given) = &config.fields else { return (TokenStream::new(), quote!(#rt::no_fields)) };
+    let names = given.value.iter().map(|f| Literal::string(&f.name.to_string()));
+    let values = given.value.iter().map(|f| {
+        let value = &f.value;
+        let at = first_span(value);
+        let wrap = match f.sigil {
+            crate::attr::Sigil::Display => located(quote!(#rt::tracing::field::display), at),
+            crate::attr::Sigil::Debug => located(quote!(#rt::tracing::field::debug), at),
+            crate::attr::Sigil::Value => TokenStream::new(),
+        };
+        let borrow = located(quote!(&), at);
+        quote!(::core::option::Option::Some(#borrow #wrap(#value) as &dyn #rt::tracing::Value))
+    });
+    let emit = local("emit");
+    (
+        quote!(#(#names)*),
+        quote!(|#emit: &mut dyn ::core::ops::FnMut(&[::core::option::Option<&dyn #rt::tracing::Value>])| #emit(&[#(#values),*])),
+    )
+}
+
 /// The policy section and how to name the policy: a `const` built from the literal keys
 /// (defaults live in the runtime alone; its address costs the future nothing), or the
 /// `policy = …` expression, borrowed for the call.
@@ -280,10 +309,11 @@ fn policy_section(ctx: &Ctx<'_>) -> (TokenStream, TokenStream) {
         let [value, policy] = ["policy_value", "policy"].map(local);
         let borrow = located(quote!(&), first_span(expr));
         let check = located(quote!(#rt::policy), first_span(expr));
+        let arg = parens_at(located(value.to_token_stream(), first_span(expr)), first_span(expr));
         // `let x = &temp;` keeps a temporary such as `make_policy()` alive for the call.
         let decls = quote! {
             let #value = #borrow #expr;
-            let #policy: &#rt::Policy = #check(#value);
+            let #policy: &#rt::Policy = #check #arg;
         };
         return (quote!(expr [#decls] [#policy]), policy.into_token_stream());
     }

@@ -234,6 +234,43 @@ impl<C: Clock> Breaker<C> {
         }
     }
 
+    /// How long until the breaker lets a probe through: `None` unless it is open, zero
+    /// once the cooldown has passed (the next call is a probe) or while probes are out.
+    pub fn reopens_in(&self) -> Option<Duration> {
+        let word = self.state.load(Ordering::Acquire);
+        match phase(word) {
+            CLOSED => None,
+            HALF_OPEN => Some(Duration::ZERO),
+            OPEN => {
+                let at = self.reopen_at.load(Ordering::Acquire);
+                Some(Duration::from_nanos(at.saturating_sub(C::now().as_nanos())))
+            }
+            // Opening: the reopen time is being written by the thread that opened it.
+            _ => Some(self.cooldown),
+        }
+    }
+
+    /// Closes the breaker and forgets every failure: for tests that share one, and for an
+    /// operator who knows the service is back. Permits taken before the reset change
+    /// nothing after it.
+    pub fn reset(&self) {
+        let mut word = self.state.load(Ordering::Acquire);
+        loop {
+            // "Opening" finishes in a moment; the reset waits for it rather than racing
+            // the opener's write of the reopen time.
+            if phase(word) == OPENING {
+                std::hint::spin_loop();
+                word = self.state.load(Ordering::Acquire);
+                continue;
+            }
+            let wanted = next(word, CLOSED, 0);
+            match self.state.compare_exchange_weak(word, wanted, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return,
+                Err(actual) => word = actual,
+            }
+        }
+    }
+
     /// Lets a call through, or fails at once with [`Open`].
     ///
     /// Report the call's outcome on the permit; dropping it counts as neither.
@@ -277,7 +314,7 @@ impl<C: Clock> Breaker<C> {
                 CLOSED => return Ok(BreakerPermit { breaker: self, word }),
                 OPEN if C::now().as_nanos() >= self.reopen_at.load(Ordering::Acquire) => next(word, HALF_OPEN, 1),
                 HALF_OPEN if count(word) < self.probes => with_count(word, count(word) + 1),
-                _ => return Err(Open),
+                _ => return Err(Open::new(self.name, self.reopens_in().unwrap_or_default())),
             };
             match self.state.compare_exchange_weak(word, wanted, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => {
