@@ -31,14 +31,14 @@ use std::time::Duration;
 use pin_project_lite::pin_project;
 
 use crate::attempt::Attempt;
-use crate::engine::{Call, Outcome, Timed};
+use crate::engine::{Blocking, Call, Immediate, Outcome, Timed};
 use crate::error::{Elapsed, Error};
 use crate::guard::set::{Guards, SetRefusal, Slot};
 use crate::guard::{Breaker, Budget, Fits, Report, Throttle};
 use crate::hooks::{Hint, HookSet, Hooks, Notify, Predicate};
 use crate::observe::{BuilderEvents, Log};
 use crate::policy::Policy;
-use crate::timer::{DefaultTimer, Timer};
+use crate::timer::{Clock, DefaultTimer, StdClock, Timer};
 
 pub use crate::hooks::{Always, Never, NoHint, Silent};
 
@@ -161,6 +161,84 @@ impl Policy {
             name: "retry",
             elapsed: None,
             timer: PhantomData,
+        }
+    }
+
+    /// Retries `op`, a closure making one blocking attempt, under this policy; [`call`](Retry::call)
+    /// runs it on this thread, sleeping between attempts.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use steadfast::{testing, Policy};
+    ///
+    /// let _instant = testing::instant_sleeps();
+    /// let mut tries = 0;
+    /// let text = Policy::fixed(Duration::from_secs(1))
+    ///     .attempts(3)
+    ///     .retry_blocking(|| {
+    ///         tries += 1;
+    ///         if tries < 3 { Err(std::io::Error::other("locked")) } else { Ok("read") }
+    ///     })
+    ///     .call();
+    /// assert_eq!(text.unwrap(), "read");
+    /// ```
+    ///
+    /// Its clock is std's, the clock of the thread it sleeps on. A blocking attempt cannot be
+    /// interrupted, so a policy's `timeout` does not apply (bound the call with a deadline);
+    /// guards must answer at once (the in-process ones).
+    pub fn retry_blocking<F, T, E>(self, op: F) -> Retry<F, HookSet<T, E>, Guards, Blocking<StdClock>>
+    where
+        F: FnMut() -> Result<T, E>,
+    {
+        Retry {
+            policy: self,
+            op,
+            hooks: HookSet::new(),
+            guards: Guards::new(),
+            log: Log::Warn,
+            name: "retry",
+            elapsed: None,
+            timer: PhantomData,
+        }
+    }
+}
+
+impl<F, T, E, On, Unless, When, IfOk, H, N, B, Th, U, C, M>
+    Retry<F, HookSet<T, E, On, Unless, When, IfOk, H, N>, Guards<B, Th, U>, Blocking<C>, M>
+where
+    F: FnMut() -> Result<T, E>,
+    On: Predicate<E>,
+    Unless: Predicate<E>,
+    When: Predicate<E>,
+    IfOk: Predicate<T>,
+    H: Hint<E>,
+    N: Notify<E>,
+    B: Slot,
+    Th: Slot,
+    U: Slot,
+    B::Guard: Immediate,
+    Th::Guard: Immediate,
+    U::Guard: Immediate,
+    C: Clock,
+    M: Mode<E>,
+    M::Err: Report<SetRefusal<B, Th, U>>,
+    E: fmt::Debug,
+{
+    /// Runs the retried operation on this thread.
+    pub fn call(mut self) -> Result<T, M::Err> {
+        let mut policy = self.policy;
+        policy.timeout = None;
+        let mut call: Call<Blocking<C>, B, Th, U> = Call::new(&policy, self.guards, N::ACTIVE);
+        let mut events = BuilderEvents { log: self.log, name: self.name };
+        loop {
+            if let Err(refusal) = call.ready_blocking() {
+                return Err(M::Err::report(refusal));
+            }
+            let result = (self.op)();
+            let retry = call.after_blocking(&policy, Outcome::of(result.as_ref(), false), &mut self.hooks, &mut events);
+            if !retry {
+                return result.map_err(M::inner);
+            }
         }
     }
 }

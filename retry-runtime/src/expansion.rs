@@ -76,7 +76,9 @@ macro_rules! __retry {
         $($new)*($($policy)*, $crate::__retry!(@guard_set [$($guards)*]), $notify)
     };
     (@new [async] [$start:ty]) => { $crate::__private::timed::<$crate::__private::DefaultTimer, _, _, _, $start> };
-    (@new [blocking] [$start:ty]) => { $crate::__private::blocking::<$crate::__private::DefaultClock, _, _, _, $start> };
+    // A sync fn sleeps on the thread, so its deadline reads the clock of the thread: std's,
+    // even inside a paused tokio runtime.
+    (@new [blocking] [$start:ty]) => { $crate::__private::blocking::<$crate::__private::StdClock, _, _, _, $start> };
 
     // Step 1: the sleep, then the guards (a refusal ends the call).
     (@ready [async] [$call:ident] [none]) => { $call.pause().await; };

@@ -20,7 +20,7 @@ pub use crate::guard::{Breaker, Budget, Throttle};
 pub use crate::hooks::HookSet;
 pub use crate::observe::{emit, Callsites, ErrorField, Event, Events};
 pub use crate::policy::{Backoff, Jitter, Policy};
-pub use crate::timer::{DefaultClock, DefaultTimer, Instant, Timer};
+pub use crate::timer::{DefaultClock, DefaultTimer, Instant, StdClock, Timer};
 pub use crate::{__retry as retry, __retry_events as events};
 pub use tracing::Level;
 
