@@ -62,17 +62,21 @@
 /// | `step` | duration | `base` | increment of `"linear"` |
 /// | `jitter` | `"full"`, `"equal"`, `"decorrelated"`, `"none"` | `"full"` | randomisation, always within `[min, max]` |
 /// | `deadline` | duration | none | total budget: no sleep that would end at or past it starts |
-/// | `timeout` | duration | none | per-attempt limit (async only) |
+/// | `timeout` | duration | none | per-attempt limit (async only); the error is `E::from(`[`Elapsed`]`)` |
+/// | `policy` | expression of type [`Policy`] or `&Policy` | none | the policy at run time, instead of the keys above |
 /// | `on` | type, or `A \| B` | every error | retry errors that are, or have in their `source()` chain, one of these |
-/// | `unless` | type, or `A \| B` | none | never retry these (checked before `on`) |
-/// | `when` | path or closure `Fn(&E) -> bool` | none | retry only when true (ANDed with `on`) |
-/// | `if_ok` | path or closure `Fn(&T) -> bool` | none | retry an `Ok` value when true |
-/// | `retry_after` | path or closure `Fn(&E) -> Option<Duration>` | none | a server's hint for the next sleep |
+/// | `unless` | type, or `A \| B` | none | never retry these, timeouts included (checked before `on`) |
+/// | `when` | path or closure `FnMut(&E) -> bool` | none | retry only when true (ANDed with `on`; asked about timeouts too) |
+/// | `if_ok` | path or closure `FnMut(&T) -> bool` | none | retry an `Ok` value when true |
+/// | `retry_after` | path or closure `FnMut(&E) -> Option<Duration>` | none | a server's hint for the next sleep |
 /// | `log` | `"error"`, `"warn"`, `"info"`, `"debug"`, `"trace"`, `"off"` | `"warn"` | level of the retry events |
-/// | `notify` | path or closure `Fn(&steadfast::Attempt<'_, E>)` | none | called before each sleep |
-/// | `throttle` | path to a [`Throttle`] (or a `LazyLock` of one) | none | every attempt waits for a permit |
-/// | `breaker` | path to a [`Breaker`] | none | an open breaker fails the call with `E::from(`[`Open`]`)` |
-/// | `budget` | path to a [`Budget`] | none | retries stop while the shared retry budget is spent |
+/// | `fields` | `(name = value, …)`, `%` for Display, `?` for Debug | none | fields added to the events |
+/// | `notify` | path or closure `FnMut(&steadfast::Attempt<'_, E>)` | none | called before each sleep |
+/// | `throttle` | expression naming a [`Throttle`] (a static, a field, a `LazyLock`, an `Arc`) | none | every attempt waits for a permit |
+/// | `breaker` | expression naming a [`Breaker`] | none | an open breaker fails the call with `E::from(`[`Open`]`)` |
+/// | `budget` | expression naming a [`Budget`] | none | retries stop while the shared retry budget is spent |
+/// | `timer` | path to a [`timer::Timer`] | the crate's [`timer::DefaultTimer`] | what an async fn sleeps on and times with |
+/// | `wrap` | (no value) | off | return `Result<T, `[`Error`]`<E>>`, for an error type that cannot report a timeout or a refusal |
 /// | `crate` | string path | `"::steadfast"` | where generated code finds this crate |
 ///
 /// ## `attempts`, `backoff`, `min`, `base`, `max`, `factor`, `step`
@@ -192,8 +196,9 @@
 ///
 /// ## `timeout`, `deadline`
 ///
-/// `timeout` limits each attempt (async fns only); a timed-out attempt is retried whatever
-/// `on`, `unless` and `when` say, and if it is the last the caller gets
+/// `timeout` limits each attempt (async fns only). A timed-out attempt is judged like an
+/// error by `unless` and `when` (not by `on`, which names the body's error types): it is
+/// retried unless one of them says no, and if it is the last the caller gets
 /// `E::from(`[`Elapsed`]`)`. `deadline` bounds the whole call: no sleep that would end at
 /// or past it starts, and each attempt's timeout is cut to what is left of it.
 ///
@@ -219,6 +224,65 @@
 /// let start = Instant::now();
 /// assert_eq!(hangs().await, Err(ApiError::TimedOut));
 /// assert_eq!(start.elapsed(), Duration::from_secs(5)); // 3s, a 1s sleep, then the 1s left
+/// # }
+/// ```
+///
+/// ## `wrap`
+///
+/// An error type you do not own (`reqwest::Error`, `std::io::Error`, an SDK's error) has
+/// no `From<Elapsed>` or `From<Open>`. With `wrap` the body keeps returning its own
+/// `Result<T, E>`, the hooks see `E`, and the function returns `Result<T, `[`Error`]`<E>>`:
+/// [`Error::Inner`] for the body's error, [`Error::Elapsed`] and [`Error::Open`] for the
+/// crate's. `unless = steadfast::Elapsed` keeps timeouts from being retried.
+///
+/// ```
+/// use std::time::Duration;
+/// use steadfast::{retry, Error};
+///
+/// #[retry(attempts = 2, min = "1s", timeout = "5s", wrap)]
+/// async fn fetch() -> Result<String, Error<std::io::Error>> {
+///     tokio::time::sleep(Duration::from_secs(60)).await; // hangs
+///     Err(std::io::Error::other("unreachable"))
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// assert!(fetch().await.unwrap_err().is_elapsed());
+/// # }
+/// ```
+///
+/// ## `policy`
+///
+/// Any expression of type [`Policy`] (a field, a config value, a function call) replaces
+/// the literal keys `attempts` … `timeout`, so one function serves every configuration.
+/// It is evaluated once per call; a temporary lives for the whole call. As a run-time
+/// policy may carry a timeout, the error type must hold an [`Elapsed`] (or use `wrap`).
+///
+/// ```
+/// use std::time::Duration;
+/// use steadfast::{retry, testing, Elapsed, Policy};
+///
+/// #[derive(Debug)]
+/// enum ApiError { Down, TimedOut }
+/// impl From<Elapsed> for ApiError {
+///     fn from(_: Elapsed) -> Self { ApiError::TimedOut }
+/// }
+///
+/// struct Client { policy: Policy }
+///
+/// impl Client {
+///     #[retry(policy = self.policy)]
+///     async fn call(&self) -> Result<(), ApiError> {
+///         Err(ApiError::Down)
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let sleeps = testing::record_sleeps();
+/// let client = Client { policy: Policy::fixed(Duration::from_secs(2)).attempts(3) };
+/// let _ = client.call().await;
+/// assert_eq!(sleeps.take(), [Duration::from_secs(2); 2]);
 /// # }
 /// ```
 ///
@@ -248,12 +312,14 @@
 /// # }
 /// ```
 ///
-/// ## `log`, `notify`
+/// ## `log`, `fields`, `notify`
 ///
 /// Before each sleep a `tracing` event at `log` level (target: the function's module;
-/// fields `fn`, `attempt`, `attempts`, `delay_ms`, `error`), and one on giving up.
-/// Argument values are never recorded. `notify` is called before each sleep, never after
-/// the last attempt, whatever `log` says.
+/// fields `fn`, `attempt`, `max_attempts`, `delay_ms`, `reason`, `error`), and one on
+/// giving up. Argument values are never recorded unless `fields` names them:
+/// `fields(model = %self.model, id)` adds `model` by `Display` and `id` by `Value`
+/// (`?` for `Debug`). `notify` is called before each sleep, never after the last
+/// attempt, whatever `log` says.
 ///
 /// ```
 /// use std::sync::Mutex;
@@ -279,11 +345,13 @@
 ///
 /// ## `throttle`, `breaker`, `budget`
 ///
-/// Guards shared by every function that names them, each in a `static`. The throttle
-/// spaces every attempt, retries included (GCRA); the breaker opens after `failures`
-/// consecutive retryable failures and fails calls at once with `E::from(`[`Open`]`)` until
-/// its cooldown has passed; the budget (gRPC's retry throttling) lets retries start only
-/// while enough recent attempts succeeded, so an outage is not multiplied by `attempts`.
+/// Guards shared by every call that names the same one: a `static`, a field of a client
+/// (`breaker = self.breaker`), an `Arc`, or a Redis-backed guard shared by a fleet. The
+/// throttle spaces every attempt, retries included (GCRA); the breaker opens after
+/// `failures` consecutive failures (timeouts included, a server's paced 429 not) and fails
+/// calls at once with `E::from(`[`Open`]`)` until its cooldown has passed; the budget
+/// (gRPC's retry throttling) lets retries start only while enough recent attempts
+/// succeeded, so an outage is not multiplied by `attempts`.
 ///
 /// ```
 /// use std::time::Duration;
@@ -337,22 +405,68 @@
 /// # fn main() { call().unwrap(); }
 /// ```
 ///
+/// ## `timer`
+///
+/// An async retry sleeps and times attempts on the [`timer::DefaultTimer`] (tokio's with
+/// the default feature); `timer = T` names another [`timer::Timer`], such as one of the
+/// crate's other executor features or your own. Sync fns sleep on the thread.
+///
+/// ```
+/// use std::future::Future;
+/// use std::pin::Pin;
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use std::time::Duration;
+/// use steadfast::{retry, timer};
+///
+/// static SLEEPS: AtomicU32 = AtomicU32::new(0);
+///
+/// /// Another executor's timer; here tokio's, counting what it is asked for.
+/// struct Counted;
+/// impl timer::Clock for Counted {
+///     fn now() -> timer::Instant { <timer::Tokio as timer::Clock>::now() }
+/// }
+/// impl timer::Timer for Counted {
+///     type Sleep = Pin<Box<dyn Future<Output = ()> + Send>>;
+///     fn sleep(duration: Duration) -> Self::Sleep {
+///         SLEEPS.fetch_add(1, Ordering::Relaxed);
+///         Box::pin(tokio::time::sleep(duration))
+///     }
+/// }
+///
+/// #[retry(attempts = 3, min = "1s", timer = Counted)]
+/// async fn call() -> Result<(), std::io::Error> {
+///     Err(std::io::Error::other("down"))
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let _ = call().await;
+/// assert_eq!(SLEEPS.load(Ordering::Relaxed), 2);
+/// # }
+/// ```
+///
 /// # Expansion
 ///
-/// The signature is kept; the body becomes something like:
+/// The signature is kept. The body is moved, unchanged, into a closure that builds one
+/// attempt, and the loop around it is the runtime's engine, the same one the [`Policy`]
+/// builder drives: roughly
 ///
 /// ```text
-/// const POLICY: Policy = Policy::new().attempts(5).min(2s).max(60s);
-/// let mut retrier = AsyncRetrier::new();          // one pointer until the first failure
+/// let policy = POLICY;                       // a const, or the `policy = …` expression
+/// let mut call = Call::new(&policy, guards); // guards: `throttle`, `breaker`, `budget`
 /// loop {
-///     let result = async { let prompt = prompt.clone(); /* the body */ }.await;
-///     if !retryable(&result) { return result; }   // on / unless / when / if_ok / timeout
-///     match retrier.next_delay(&POLICY, hint, start) {
-///         Some(delay) => { notify(..); event!(..); retrier.sleep(delay).await }
-///         None => { event!(..); return result; }
+///     call.admit().await?;                   // throttle permit, breaker, budget
+///     let result = timed(async { /* the body, arguments re-borrowed or cloned */ }).await;
+///     match call.after(result, hooks) {      // on / unless / when / if_ok / retry_after
+///         Next::Sleep(delay) => sleep(delay).await, // after notify and the event
+///         Next::Return(result) => return result,
 ///     }
 /// }
 /// ```
+///
+/// The first attempt starts without reading the clock, drawing a random number or
+/// allocating, unless a deadline, a `notify` hook or a guard needs it; docs/DESIGN.md
+/// says how the generated code is laid out.
 ///
 /// # Arguments captured by the body
 ///
@@ -367,8 +481,8 @@
 /// - Put `#[retry]` above `#[tracing::instrument]`, so one span covers the whole loop.
 /// - `#[async_trait]` rewrites methods before `#[retry]` sees them; use native `async fn`
 ///   in traits instead.
-/// - The happy path costs one nested `async` block (a few nanoseconds, see
-///   docs/BENCHMARKS.md); the future is at most 32 bytes larger than the plain one.
+/// - The happy path costs what a hand-written loop costs (docs/BENCHMARKS.md); the
+///   future holds the loop's state next to the body's, 32 bytes for the plain case.
 ///
 /// A mistake in the attribute is a compile error at the offending token:
 ///

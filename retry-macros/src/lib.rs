@@ -15,7 +15,9 @@ mod fuzz;
 mod tokens;
 mod valid;
 
-/// Turns a fallible function into a retry loop.
+// Documented where it is re-exported, on `steadfast::retry`: rustdoc would show a doc
+// comment here after that one, repeating its first sentence.
+#[allow(missing_docs)]
 #[proc_macro_attribute]
 pub fn retry(args: proc_macro::TokenStream, item: proc_macro::TokenStream) -> proc_macro::TokenStream {
     expand::retry(args.into(), item.into()).into()

@@ -31,9 +31,10 @@ use std::time::Duration;
 use pin_project_lite::pin_project;
 
 use crate::attempt::Attempt;
-use crate::engine::{Blocking, Call, Immediate, Outcome, Timed};
+use crate::engine::{Blocking, Call, Outcome, Timed};
 use crate::error::{Elapsed, Error};
 use crate::guard::set::{Guards, SetRefusal, Slot};
+use crate::guard::Immediate;
 use crate::guard::{Breaker, Budget, Fits, Report, Throttle};
 use crate::hooks::{Hint, HookSet, Hooks, Notify, Predicate};
 use crate::observe::{BuilderEvents, Log};

@@ -27,7 +27,7 @@ use pin_project_lite::pin_project;
 use crate::attempt::Attempt;
 use crate::backoff::Schedule;
 use crate::guard::set::{Admission, Guards, NoGuard, Pending, Permit, Refusals, SetRefusal, Slot};
-use crate::guard::Verdict;
+use crate::guard::{Immediate, Verdict};
 use crate::hooks::Hooks;
 use crate::observe::{Event, Events, Kind, Reason};
 use crate::policy::Policy;
@@ -262,8 +262,34 @@ impl<T: Timer, B: Slot, Th: Slot, U: Slot, St: Start> Call<T, B, Th, U, St> {
     ///
     /// Poll it again with the same outcome while it is pending (a guard's verdict on its
     /// way): the hooks are asked once.
-    #[inline]
+    #[inline(always)]
     pub fn poll_after<V, E, H, S>(
+        &mut self,
+        cx: &mut Context<'_>,
+        policy: &Policy,
+        outcome: Outcome<'_, V, E>,
+        hooks: &mut H,
+        events: &mut S,
+    ) -> Poll<bool>
+    where
+        H: Hooks<V, E>,
+        S: Events<E>,
+    {
+        if self.slow.is_none() {
+            // The first attempt: nothing is pending yet. An unguarded success ends the call
+            // here, so the happy path is a hook, a branch and the return.
+            let retry = hooks.retry(&outcome);
+            if !retry && Permit::<B, Th, U>::UNGUARDED && matches!(outcome, Outcome::Ok(_)) {
+                return Poll::Ready(false);
+            }
+            return self.judge(cx, policy, outcome, retry, hooks, events);
+        }
+        self.poll_after_retry(cx, policy, outcome, hooks, events)
+    }
+
+    /// [`poll_after`](Self::poll_after) once an attempt has been retried, or a verdict is
+    /// pending.
+    fn poll_after_retry<V, E, H, S>(
         &mut self,
         cx: &mut Context<'_>,
         policy: &Policy,
@@ -289,36 +315,54 @@ impl<T: Timer, B: Slot, Th: Slot, U: Slot, St: Start> Call<T, B, Th, U, St> {
             }
             None => {
                 let retry = hooks.retry(&outcome);
-                let hint = match (retry, outcome) {
-                    (true, Outcome::Err(error) | Outcome::TimedOut(Some(error))) => hooks.hint(error),
-                    _ => None,
-                };
-                let is_ok = matches!(outcome, Outcome::Ok(_));
-                let timed_out = matches!(outcome, Outcome::TimedOut(_));
-                let verdict = Verdict::new(is_ok, retry, timed_out, hint.is_some());
-                let mut fresh = None;
-                let pending = match self.slow.as_mut() {
-                    Some(slow) => slow.as_mut().project().pending,
-                    None => &mut fresh,
-                };
-                let refused = self.permit.record(verdict, pending);
-                if fresh.is_some() {
-                    *self.slow().project().pending = fresh;
-                }
-                let mut decision = Decision { retry, hint, refused };
-                if self.slow.as_ref().is_some_and(|slow| Permit::<B, Th, U>::recording(&slow.pending)) {
-                    let pending = self.slow().project().pending;
-                    match Permit::<B, Th, U>::poll_recorded(pending, cx) {
-                        Poll::Ready(refused) => decision.refused.add(refused),
-                        Poll::Pending => {
-                            *self.slow().project().deciding = Some(decision);
-                            return Poll::Pending;
-                        }
-                    }
-                }
-                decision
+                return self.judge(cx, policy, outcome, retry, hooks, events);
             }
         };
+        Poll::Ready(self.decide(policy, outcome, decision, hooks, events))
+    }
+
+    /// Step 3 once the hooks have said whether to `retry`: the guards' verdicts, then the
+    /// decision.
+    fn judge<V, E, H, S>(
+        &mut self,
+        cx: &mut Context<'_>,
+        policy: &Policy,
+        outcome: Outcome<'_, V, E>,
+        retry: bool,
+        hooks: &mut H,
+        events: &mut S,
+    ) -> Poll<bool>
+    where
+        H: Hooks<V, E>,
+        S: Events<E>,
+    {
+        let hint = match (retry, outcome) {
+            (true, Outcome::Err(error) | Outcome::TimedOut(Some(error))) => hooks.hint(error),
+            _ => None,
+        };
+        let is_ok = matches!(outcome, Outcome::Ok(_));
+        let timed_out = matches!(outcome, Outcome::TimedOut(_));
+        let verdict = Verdict::new(is_ok, retry, timed_out, hint.is_some());
+        let mut fresh = None;
+        let pending = match self.slow.as_mut() {
+            Some(slow) => slow.as_mut().project().pending,
+            None => &mut fresh,
+        };
+        let refused = self.permit.record(verdict, pending);
+        if fresh.is_some() {
+            *self.slow().project().pending = fresh;
+        }
+        let mut decision = Decision { retry, hint, refused };
+        if self.slow.as_ref().is_some_and(|slow| Permit::<B, Th, U>::recording(&slow.pending)) {
+            let pending = self.slow().project().pending;
+            match Permit::<B, Th, U>::poll_recorded(pending, cx) {
+                Poll::Ready(refused) => decision.refused.add(refused),
+                Poll::Pending => {
+                    *self.slow().project().deciding = Some(decision);
+                    return Poll::Pending;
+                }
+            }
+        }
         Poll::Ready(self.decide(policy, outcome, decision, hooks, events))
     }
 
@@ -481,6 +525,7 @@ where
     U::Guard: Immediate,
 {
     /// Step 1: the sleep (on the thread), then the guards.
+    #[inline]
     pub fn ready_blocking(&mut self) -> Result<(), SetRefusal<B, Th, U>> {
         let mut cx = Context::from_waker(std::task::Waker::noop());
         loop {
@@ -500,6 +545,7 @@ where
     }
 
     /// Step 1 without guards: the sleep, if any.
+    #[inline]
     pub fn pause_blocking(&mut self)
     where
         B: Slot<Guard = ()>,
@@ -510,6 +556,7 @@ where
     }
 
     /// Step 3: whether to retry.
+    #[inline]
     pub fn after_blocking<V, E, H, S>(
         &mut self,
         policy: &Policy,
@@ -525,23 +572,6 @@ where
         matches!(self.poll_after(&mut cx, policy, outcome, hooks, events), Poll::Ready(true))
     }
 }
-
-/// A guard that always answers at once: what a sync `fn` accepts (the in-process guards;
-/// a Redis-backed one needs an async fn).
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` answers asynchronously, so a sync `fn` cannot wait for it",
-    label = "needs an `async fn`",
-    note = "make the function `async`, or use an in-process guard (`steadfast::Throttle`, `Breaker`, `Budget`)"
-)]
-pub trait Immediate {}
-
-impl Immediate for () {}
-impl<T: Immediate + ?Sized> Immediate for &T {}
-impl<T: Immediate + ?Sized> Immediate for std::sync::Arc<T> {}
-impl<T: Immediate, F: FnOnce() -> T> Immediate for std::sync::LazyLock<T, F> {}
-impl<C: crate::timer::Clock> Immediate for crate::guard::Throttle<C> {}
-impl<C: crate::timer::Clock> Immediate for crate::guard::Breaker<C> {}
-impl Immediate for crate::guard::Budget {}
 
 /// The timer of a sync `fn`: its clock, with sleeps that block the thread (taken by
 /// [`Call::ready_blocking`], never awaited).

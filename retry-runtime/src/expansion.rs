@@ -60,6 +60,7 @@ macro_rules! __retry {
             if !$crate::__retry!(@after [$mode] [$call $sig] [$($policy)*] [$($guards)*] [$($after)*]) {
                 return $($give)*;
             }
+            $crate::__retry!(@pause [$mode] [$call] [$($guards)*]);
         }
     };
 
@@ -80,9 +81,13 @@ macro_rules! __retry {
     // even inside a paused tokio runtime.
     (@new [blocking] [$start:ty]) => { $crate::__private::blocking::<$crate::__private::StdClock, _, _, _, $start> };
 
-    // Step 1: the sleep, then the guards (a refusal ends the call).
+    // Step 1: the sleep, then the guards (a refusal ends the call). Without guards the
+    // sleep follows the decision to retry, so the first attempt starts with no check.
     (@ready [async] [$call:ident] [none]) => { $call.pause().await; };
-    (@ready [blocking] [$call:ident] [none]) => { $call.pause_blocking(); };
+    (@ready [blocking] [$call:ident] [none]) => {};
+    (@pause [async] [$call:ident] [none]) => {};
+    (@pause [blocking] [$call:ident] [none]) => { $call.pause_blocking(); };
+    (@pause [$mode:ident] [$call:ident] [some $($guards:tt)*]) => {};
     (@ready [async] [$call:ident] [some [$($decls:tt)*] [$($set:tt)*] [$refusal:ident => $($refused:tt)*]]) => {
         if let ::core::result::Result::Err($refusal) = $call.ready().await {
             return $($refused)*;

@@ -7,8 +7,8 @@ use std::marker::PhantomData;
 use std::time::Duration;
 
 use crate::attempt::Attempt;
-use crate::engine::Immediate;
 use crate::guard::set::Slot;
+use crate::guard::Immediate;
 use crate::timer::Clock;
 
 pub use crate::classify::{caused_by, Describe, Describer, ErrorChain};

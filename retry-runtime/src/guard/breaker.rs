@@ -21,7 +21,7 @@ use std::mem::ManuallyDrop;
 use std::time::Duration;
 
 use super::sync::{const_fn, AtomicU64, Ordering};
-use super::{Admit, Fits, Guard, Record, Verdict};
+use super::{Admit, Fits, Guard, Immediate, Record, Verdict};
 use crate::error::Open;
 use crate::timer::{Clock, DefaultClock, Instant};
 
@@ -541,3 +541,4 @@ impl<C: Clock> Guard for Breaker<C> {
 }
 
 impl<C: Clock> Fits<Breaker> for Breaker<C> {}
+impl<C: Clock> Immediate for Breaker<C> {}

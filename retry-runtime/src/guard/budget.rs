@@ -5,7 +5,7 @@ use std::convert::Infallible;
 use std::fmt;
 
 use super::sync::{const_fn, AtomicU64, Ordering};
-use super::{Admit, Fits, Guard, Record, Verdict};
+use super::{Admit, Fits, Guard, Immediate, Record, Verdict};
 
 /// Tokens are kept in thousandths, as gRPC keeps `token_ratio` to three decimals.
 const SCALE: u64 = 1000;
@@ -163,3 +163,4 @@ impl Guard for Budget {
 }
 
 impl Fits<Budget> for Budget {}
+impl Immediate for Budget {}

@@ -300,6 +300,20 @@ impl<T: Guard, F: FnOnce() -> T> Guard for LazyLock<T, F> {
     }
 }
 
+/// A guard that always answers at once: what a sync `fn` accepts (the in-process guards;
+/// a Redis-backed one needs an async fn).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` answers asynchronously, so a sync `fn` cannot wait for it",
+    label = "needs an `async fn`",
+    note = "make the function `async`, or use an in-process guard (`steadfast::Throttle`, `Breaker`, `Budget`)"
+)]
+pub trait Immediate {}
+
+impl Immediate for () {}
+impl<T: Immediate + ?Sized> Immediate for &T {}
+impl<T: Immediate + ?Sized> Immediate for Arc<T> {}
+impl<T: Immediate, F: FnOnce() -> T> Immediate for LazyLock<T, F> {}
+
 impl<K, T: Fits<K> + ?Sized> Fits<K> for &T {}
 impl<K, T: Fits<K> + ?Sized> Fits<K> for Arc<T> {}
 impl<K, T: Fits<K>, F: FnOnce() -> T> Fits<K> for LazyLock<T, F> {}

@@ -16,6 +16,8 @@ pub trait Slot: Copy {
     type Guard: Guard + ?Sized;
     /// Where an attempt keeps the guard's ticket: nothing at all for an empty slot.
     type Held: Held<<Self::Guard as Guard>::Ticket>;
+    /// Whether the slot is empty whatever its value (known at compile time).
+    const EMPTY: bool = false;
     /// The guard, if the slot holds one.
     fn guard(&self) -> Option<&Self::Guard>;
 }
@@ -81,6 +83,7 @@ impl<K> Held<K> for Option<K> {
 impl Slot for NoGuard {
     type Guard = ();
     type Held = Nothing;
+    const EMPTY: bool = true;
 
     #[inline(always)]
     fn guard(&self) -> Option<&()> {
@@ -287,6 +290,9 @@ macro_rules! record_slot {
 }
 
 impl<B: Slot, T: Slot, U: Slot> Permit<B, T, U> {
+    /// Whether the call has no guard at all, so an attempt's verdict goes nowhere.
+    pub(crate) const UNGUARDED: bool = B::EMPTY && T::EMPTY && U::EMPTY;
+
     #[inline]
     pub(crate) fn new(guards: Guards<B, T, U>) -> Self {
         Permit { guards, breaker: Default::default(), throttle: Default::default(), budget: Default::default() }

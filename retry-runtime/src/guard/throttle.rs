@@ -15,7 +15,7 @@ use governor::nanos::Nanos;
 use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
 
-use super::{Admit, Fits, Guard, Record, Verdict};
+use super::{Admit, Fits, Guard, Immediate, Record, Verdict};
 use crate::timer::{DefaultClock, Instant};
 
 type Limiter<C> = RateLimiter<NotKeyed, InMemoryState, OnClock<C>, NoOpMiddleware<Tick>>;
@@ -203,6 +203,7 @@ impl<C: crate::timer::Clock> Guard for Throttle<C> {
 }
 
 impl<C: crate::timer::Clock> Fits<Throttle> for Throttle<C> {}
+impl<C: crate::timer::Clock> Immediate for Throttle<C> {}
 
 const fn at_least_one(n: u32) -> u32 {
     if n == 0 {
