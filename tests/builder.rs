@@ -116,3 +116,55 @@ async fn succeeds_without_touching_the_clock() {
     assert_eq!(result, Ok(7));
     assert_eq!(start.elapsed(), Duration::ZERO);
 }
+
+/// A foreign error type through the builder: `.wrap()` may come first, and the hooks and
+/// the timeout still follow it.
+#[tokio::test(start_paused = true)]
+async fn hooks_and_timeout_follow_wrap_in_any_order() {
+    let calls = Cell::new(0);
+    let start = Instant::now();
+    // Each attempt hangs: the timeout cuts it, and the last one is `Error::Elapsed`.
+    let hung = exact(3)
+        .retry(|| async {
+            calls.set(calls.get() + 1);
+            sleep(3600 * S).await;
+            Ok::<(), std::io::Error>(())
+        })
+        .wrap()
+        .when(|e: &std::io::Error| e.kind() != std::io::ErrorKind::PermissionDenied)
+        .timeout(2 * S)
+        .await;
+    assert!(matches!(hung, Err(steadfast::Error::Elapsed(e)) if e.limit() == 2 * S));
+    assert_eq!(calls.replace(0), 3);
+    assert_eq!(start.elapsed(), 3 * (2 * S) + S + 2 * S); // three timeouts, sleeps 1s and 2s
+
+    // `when` after `wrap` still sees the operation's own error.
+    let denied = exact(3)
+        .retry(|| async {
+            calls.set(calls.get() + 1);
+            Err::<(), _>(std::io::Error::from(std::io::ErrorKind::PermissionDenied))
+        })
+        .wrap()
+        .when(|e: &std::io::Error| e.kind() != std::io::ErrorKind::PermissionDenied)
+        .await;
+    assert!(matches!(denied, Err(steadfast::Error::Inner(e)) if e.kind() == std::io::ErrorKind::PermissionDenied));
+    assert_eq!(calls.replace(0), 1);
+}
+
+/// `unless_elapsed`: a call that must not be sent twice is not retried after a timeout,
+/// in either mode.
+#[tokio::test(start_paused = true)]
+async fn unless_elapsed_does_not_retry_a_timeout() {
+    let calls = Cell::new(0);
+    let hang = || async {
+        calls.set(calls.get() + 1);
+        sleep(3600 * S).await;
+        Ok::<(), E>(())
+    };
+    let plain = exact(3).retry(hang).timeout(S).unless_elapsed().await;
+    assert_eq!(plain, Err(E::TimedOut));
+    assert_eq!(calls.replace(0), 1);
+    let wrapped = exact(3).retry(hang).wrap().unless_elapsed().timeout(S).await;
+    assert!(matches!(wrapped, Err(steadfast::Error::Elapsed(_))));
+    assert_eq!(calls.replace(0), 1);
+}

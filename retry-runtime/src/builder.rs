@@ -260,32 +260,33 @@ macro_rules! with_hooks {
     };
 }
 
-impl<F, T, E, On, Unless, When, IfOk, H, N, G, Tm> Retry<F, HookSet<T, E, On, Unless, When, IfOk, H, N>, G, Tm, Plain> {
+/// The hooks, in either mode and in any order.
+impl<F, T, E, On, Unless, When, IfOk, H, N, G, Tm, M> Retry<F, HookSet<T, E, On, Unless, When, IfOk, H, N>, G, Tm, M> {
+    /// Never retries a timed-out attempt (a call that must not be sent twice), whatever
+    /// [`when`](Self::when) says; the timeout still counts for the breaker. What
+    /// `unless = steadfast::Elapsed` is in the attribute.
+    pub fn unless_elapsed(mut self) -> Self {
+        self.hooks = self.hooks.never_elapsed(true);
+        self
+    }
+
     /// Retries only errors for which `when` returns true (all errors by default). A timed-out
-    /// attempt's error, `E::from(Elapsed)`, is asked too.
-    pub fn when<W: FnMut(&E) -> bool>(
-        self,
-        when: W,
-    ) -> Retry<F, HookSet<T, E, On, Unless, W, IfOk, H, N>, G, Tm, Plain> {
+    /// attempt's error, `E::from(Elapsed)`, is asked too; under [`wrap`](Retry::wrap) a
+    /// timeout is no `E` and is retried unless [`unless_elapsed`](Self::unless_elapsed).
+    pub fn when<W: FnMut(&E) -> bool>(self, when: W) -> Retry<F, HookSet<T, E, On, Unless, W, IfOk, H, N>, G, Tm, M> {
         let elapsed = self.elapsed;
         Retry { elapsed, ..with_hooks!(self, self.hooks.when(when)) }
     }
 
     /// Never retries errors for which `unless` returns true, timeouts included; it wins over
     /// [`when`](Self::when).
-    pub fn unless<W: FnMut(&E) -> bool>(
-        self,
-        unless: W,
-    ) -> Retry<F, HookSet<T, E, On, W, When, IfOk, H, N>, G, Tm, Plain> {
+    pub fn unless<W: FnMut(&E) -> bool>(self, unless: W) -> Retry<F, HookSet<T, E, On, W, When, IfOk, H, N>, G, Tm, M> {
         let elapsed = self.elapsed;
         Retry { elapsed, ..with_hooks!(self, self.hooks.unless(unless)) }
     }
 
     /// Retries an `Ok` value for which `if_ok` returns true; the last one is returned as is.
-    pub fn if_ok<K: FnMut(&T) -> bool>(
-        self,
-        if_ok: K,
-    ) -> Retry<F, HookSet<T, E, On, Unless, When, K, H, N>, G, Tm, Plain> {
+    pub fn if_ok<K: FnMut(&T) -> bool>(self, if_ok: K) -> Retry<F, HookSet<T, E, On, Unless, When, K, H, N>, G, Tm, M> {
         let elapsed = self.elapsed;
         Retry { elapsed, ..with_hooks!(self, self.hooks.if_ok(if_ok)) }
     }
@@ -295,7 +296,7 @@ impl<F, T, E, On, Unless, When, IfOk, H, N, G, Tm> Retry<F, HookSet<T, E, On, Un
     pub fn retry_after<K: FnMut(&E) -> Option<Duration>>(
         self,
         retry_after: K,
-    ) -> Retry<F, HookSet<T, E, On, Unless, When, IfOk, K, N>, G, Tm, Plain> {
+    ) -> Retry<F, HookSet<T, E, On, Unless, When, IfOk, K, N>, G, Tm, M> {
         let elapsed = self.elapsed;
         Retry { elapsed, ..with_hooks!(self, self.hooks.retry_after(retry_after)) }
     }
@@ -304,11 +305,14 @@ impl<F, T, E, On, Unless, When, IfOk, H, N, G, Tm> Retry<F, HookSet<T, E, On, Un
     pub fn notify<K: FnMut(&Attempt<'_, E>)>(
         self,
         notify: K,
-    ) -> Retry<F, HookSet<T, E, On, Unless, When, IfOk, H, K>, G, Tm, Plain> {
+    ) -> Retry<F, HookSet<T, E, On, Unless, When, IfOk, H, K>, G, Tm, M> {
         let elapsed = self.elapsed;
         Retry { elapsed, ..with_hooks!(self, self.hooks.notify(notify)) }
     }
+}
 
+/// Timeouts of a builder whose caller gets the operation's own error type.
+impl<F, T, E, On, Unless, When, IfOk, H, N, G, Tm> Retry<F, HookSet<T, E, On, Unless, When, IfOk, H, N>, G, Tm, Plain> {
     /// Limits each attempt to `limit` (cut to what is left of the deadline); a timed-out
     /// attempt fails with `E::from(Elapsed)`, which `when` and `unless` judge like any error.
     pub fn timeout(mut self, limit: Duration) -> Self
@@ -345,6 +349,16 @@ impl<F, T, E, On, Unless, When, IfOk, H, N, G, Tm> Retry<F, HookSet<T, E, On, Un
             elapsed: self.elapsed,
             timer: PhantomData,
         }
+    }
+}
+
+/// Timeouts of a builder whose caller gets [`Error<E>`](crate::Error), which holds them.
+impl<F, H: Types, G, Tm> Retry<F, H, G, Tm, Wrapped> {
+    /// Limits each attempt to `limit` (cut to what is left of the deadline); the last
+    /// timed-out attempt ends the call with [`Error::Elapsed`](crate::Error::Elapsed).
+    pub fn timeout(mut self, limit: Duration) -> Self {
+        self.policy = self.policy.timeout(limit);
+        self
     }
 }
 

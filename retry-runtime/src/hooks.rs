@@ -228,7 +228,8 @@ impl<T, E, On, Unless, When, IfOk, H, N> HookSet<T, E, On, Unless, When, IfOk, H
         }
     }
 
-    /// With `wrap`: a timeout is never retried (`unless` names `Elapsed`).
+    /// A timeout is never retried (`unless` names `Elapsed`, or the builder's
+    /// `unless_elapsed`).
     #[inline(always)]
     pub fn never_elapsed(mut self, never: bool) -> Self {
         self.never_elapsed = never;
@@ -266,7 +267,7 @@ where
         match *outcome {
             Outcome::Ok(value) => self.if_ok.test(value),
             Outcome::Err(error) => !self.unless.test(error) && self.on.test(error) && self.when.test(error),
-            Outcome::TimedOut(Some(error)) => !self.unless.test(error) && self.when.test(error),
+            Outcome::TimedOut(Some(error)) => !self.never_elapsed && !self.unless.test(error) && self.when.test(error),
             Outcome::TimedOut(None) => !self.never_elapsed,
         }
     }

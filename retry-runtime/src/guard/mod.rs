@@ -202,8 +202,9 @@ pub trait Fits<K>: Guard {}
 /// all (for error types you do not own, with `wrap`).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot report a `{R}` the retry loop produced",
-    label = "the function's error type must be able to hold a `{R}`",
-    note = "add `impl From<{R}> for {Self}` (a variant for it), or keep your error type and add `wrap` to return `steadfast::Error<…>`, which holds it"
+    label = "the error type must be able to hold a `{R}`",
+    note = "for an error type you do not own (`reqwest::Error`, `io::Error`), add `wrap` (on the builder, `.wrap()` before `.timeout(…)`): the caller gets `steadfast::Error<…>`, which holds it",
+    note = "for your own error type, add `impl From<{R}> for {Self}` (a variant for it)"
 )]
 pub trait Report<R>: Sized {
     /// The caller's error for `refusal`.
