@@ -1,5 +1,6 @@
-//! The client: one `#[retry]` method per target, an error type that knows what is worth
-//! retrying, and the counters the summary reads.
+//! The client: one `#[retry]` method whose policy and guards the client owns (chosen for
+//! the target at run time), an error type that knows what is worth retrying, and the
+//! counters the summary reads.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -10,17 +11,47 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::json;
 use steadfast::http::{self, Failure};
-use steadfast::{retry, Attempt, Breaker, Elapsed, Open, Throttle};
+use steadfast::{retry, Attempt, Breaker, Elapsed, Open, Policy, Throttle};
 use tokio::time::Instant;
 
-/// The local server's pace, scaled like everything else: 12 requests a second, every
-/// attempt of every call included.
-pub static LOCAL_LIMIT: Throttle = Throttle::per_second(12).burst(4);
-/// Five failed attempts in a row (any call) open it; a probe goes through after a second.
-pub static LOCAL_BREAKER: Breaker = Breaker::new(5, Duration::from_secs(1));
-/// A real API: set this to your rate-limit tier.
-pub static REMOTE_LIMIT: Throttle = Throttle::per_minute(300).burst(10);
-pub static REMOTE_BREAKER: Breaker = Breaker::new(5, Duration::from_secs(30));
+/// How the client retries and paces one target.
+pub struct Target {
+    pub policy: Policy,
+    pub throttle: Throttle,
+    pub breaker: Breaker,
+    /// The shortest pause of a call turned away by the breaker before it looks again.
+    pub requeue_pause: Duration,
+}
+
+impl Target {
+    /// The local server: its times are scaled ~10x down, and so are these. 12 requests a
+    /// second, every attempt of every call included; five failed attempts in a row (any
+    /// call) open the breaker, and a probe goes through after a second.
+    pub fn local() -> Self {
+        Target {
+            policy: Policy::exponential(Duration::from_millis(100), Duration::from_secs(2))
+                .attempts(6)
+                .timeout(Duration::from_secs(1)),
+            throttle: Throttle::per_second(12).burst(4),
+            breaker: Breaker::new(5, Duration::from_secs(1)).named("local"),
+            requeue_pause: Duration::from_millis(100),
+        }
+    }
+
+    /// A real endpoint: the same policy at production scale; set the throttle to your
+    /// rate-limit tier. A hint above `max` (a quota reset minutes away) ends the retries at
+    /// once instead of blocking a worker.
+    pub fn remote() -> Self {
+        Target {
+            policy: Policy::exponential(Duration::from_secs(1), Duration::from_secs(30))
+                .attempts(6)
+                .timeout(Duration::from_secs(60)),
+            throttle: Throttle::per_minute(300).burst(10),
+            breaker: Breaker::new(5, Duration::from_secs(30)).named("remote"),
+            requeue_pause: Duration::from_secs(1),
+        }
+    }
+}
 
 /// Why a call failed.
 #[derive(Debug)]
@@ -169,7 +200,7 @@ pub struct Api {
     client: reqwest::Client,
     url: String,
     model: String,
-    remote: bool,
+    pub target: Target,
     pub stats: Stats,
 }
 
@@ -190,7 +221,7 @@ struct ChoiceMessage {
 
 impl Api {
     /// `base` is the API root, e.g. `https://api.openai.com/v1`.
-    pub fn new(base: &str, model: &str, remote: bool) -> Self {
+    pub fn new(base: &str, model: &str, target: Target) -> Self {
         let base = base.trim_end_matches('/');
         let url =
             if base.ends_with("/chat/completions") { base.to_owned() } else { format!("{base}/chat/completions") };
@@ -199,62 +230,21 @@ impl Api {
             .connect_timeout(Duration::from_secs(10))
             .build()
             .expect("a client without TLS configuration cannot fail to build");
-        Api { client, url, model: model.to_owned(), remote, stats: Stats::default() }
+        Api { client, url, model: model.to_owned(), target, stats: Stats::default() }
     }
 
-    /// Completes one prompt with the target's policy.
+    /// Completes one prompt under the target's policy, throttle and breaker.
     pub async fn complete(&self, prompt: &Prompt) -> Result<String, ApiError> {
-        let trace = Trace::new();
-        if self.remote {
-            self.complete_remote(prompt, &trace).await
-        } else {
-            self.complete_local(prompt, &trace).await
-        }
+        self.attempts(prompt, &Trace::new()).await
     }
 
-    /// How often a call turned away by the breaker looks again.
-    pub fn requeue_pause(&self) -> Duration {
-        if self.remote {
-            Duration::from_secs(1)
-        } else {
-            Duration::from_millis(100)
-        }
-    }
-
-    /// The breaker the target's policy names.
-    pub fn breaker(&self) -> &'static Breaker {
-        if self.remote {
-            &REMOTE_BREAKER
-        } else {
-            &LOCAL_BREAKER
-        }
-    }
-
-    /// Against the local server: its times are scaled ~10x down, and so are these.
     #[retry(
-        attempts = 6, backoff = "exp", min = "100ms", max = "2s", timeout = "1s",
+        policy = self.target.policy,
         when = ApiError::is_transient, retry_after = ApiError::retry_after,
-        throttle = LOCAL_LIMIT, breaker = LOCAL_BREAKER,
+        throttle = self.target.throttle, breaker = self.target.breaker,
         notify = |a: &Attempt<'_, ApiError>| trace.retrying(&self.stats, a),
     )]
-    async fn complete_local(&self, prompt: &Prompt, trace: &Trace) -> Result<String, ApiError> {
-        self.send(prompt, trace).await
-    }
-
-    /// Against a real endpoint: the same policy at production scale. A hint above `max`
-    /// (a quota reset minutes away) ends the retries at once instead of blocking a worker.
-    #[retry(
-        attempts = 6, backoff = "exp", min = "1s", max = "30s", timeout = "60s",
-        when = ApiError::is_transient, retry_after = ApiError::retry_after,
-        throttle = REMOTE_LIMIT, breaker = REMOTE_BREAKER,
-        notify = |a: &Attempt<'_, ApiError>| trace.retrying(&self.stats, a),
-    )]
-    async fn complete_remote(&self, prompt: &Prompt, trace: &Trace) -> Result<String, ApiError> {
-        self.send(prompt, trace).await
-    }
-
-    /// One attempt.
-    async fn send(&self, prompt: &Prompt, trace: &Trace) -> Result<String, ApiError> {
+    async fn attempts(&self, prompt: &Prompt, trace: &Trace) -> Result<String, ApiError> {
         trace.attempt_started(&self.stats);
         let body = json!({"model": self.model, "messages": [{"role": "user", "content": prompt.text}]});
         let response = self.client.post(&self.url).bearer_auth(&prompt.key).json(&body).send().await?;

@@ -2,8 +2,10 @@
 //!
 //! By default it starts a local server (127.0.0.1, no network, no key) that answers on a
 //! seeded schedule with 429 + Retry-After, 503, responses that hang past the client's
-//! timeout, a short outage, and 401 for a revoked project key; the client's method carries
-//! `#[retry]` with `when`, `retry_after`, `timeout`, a shared `throttle` and a `breaker`.
+//! timeout, a short outage, and 401 for a revoked project key. The client's one method
+//! carries `#[retry(policy = self.target.policy, …)]`: the policy (with its per-attempt
+//! timeout), the throttle and the breaker belong to the client, chosen for the target at
+//! run time, with `when` and `retry_after` reading the error.
 //! A progress bar shows while it runs (on a terminal); a summary follows.
 //!
 //! ```text
@@ -34,7 +36,7 @@ use steadfast::BreakerState;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use client::{Api, ApiError, Prompt};
+use client::{Api, ApiError, Prompt, Target};
 use report::{Outcome, Report};
 
 /// How many times one prompt is sent again after the breaker turned it away.
@@ -123,7 +125,7 @@ fn prompts(n: usize, key: &str, revoked: Option<&str>, rng: &mut StdRng) -> Vec<
 /// for the breaker to let calls through again and goes again (a batch should not lose work
 /// to an outage that a breaker saw coming).
 async fn complete(api: &Api, prompt: &Prompt) -> Result<String, ApiError> {
-    let breaker = api.breaker();
+    let breaker = &api.target.breaker;
     let mut requeues = 0;
     loop {
         let result = api.complete(prompt).await;
@@ -137,9 +139,10 @@ async fn complete(api: &Api, prompt: &Prompt) -> Result<String, ApiError> {
         }
         requeues += 1;
         api.stats.requeued.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        // Half-open lets only a probe through: pause even then, so the others do not spin.
-        loop {
-            tokio::time::sleep(api.requeue_pause()).await;
+        // The breaker says when it lets a probe through; half-open lets only that probe
+        // through, so the others pause even then instead of spinning.
+        while let Some(wait) = breaker.reopens_in() {
+            tokio::time::sleep(wait.max(api.target.requeue_pause)).await;
             if breaker.state() != BreakerState::Open {
                 break;
             }
@@ -180,7 +183,7 @@ async fn main() -> ExitCode {
                 eprintln!("error: `--endpoint` needs an API key in `${}`", options.key_env);
                 return ExitCode::from(2);
             };
-            (Api::new(endpoint, &options.model, true), prompts(options.prompts, &key, None, &mut rng), None)
+            (Api::new(endpoint, &options.model, Target::remote()), prompts(options.prompts, &key, None, &mut rng), None)
         }
         None => {
             let server = match server::start(options.seed).await {
@@ -191,7 +194,7 @@ async fn main() -> ExitCode {
                 }
             };
             let prompts = prompts(options.prompts, server::GOOD_KEY, Some(server::REVOKED_KEY), &mut rng);
-            (Api::new(&server.url, &options.model, false), prompts, Some(server))
+            (Api::new(&server.url, &options.model, Target::local()), prompts, Some(server))
         }
     };
     let target = options.endpoint.clone().unwrap_or_else(|| "the local flaky server".into());
@@ -222,7 +225,7 @@ async fn main() -> ExitCode {
         let (api, bar) = (Arc::clone(&api), bar.clone());
         tokio::spawn(async move {
             loop {
-                let breaker = match api.breaker().state() {
+                let breaker = match api.target.breaker.state() {
                     BreakerState::Closed => "",
                     BreakerState::Open => " · breaker open",
                     BreakerState::HalfOpen => " · breaker half-open",
