@@ -24,9 +24,14 @@ mod attempt;
 mod backoff;
 pub mod builder;
 mod classify;
+#[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
+pub mod config;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod distributed;
+#[cfg(feature = "serde")]
+mod duration;
 mod engine;
 mod error;
 mod expansion;
