@@ -355,7 +355,7 @@ impl<F, T, E, On, Unless, When, IfOk, H, N, G, Tm> Retry<F, HookSet<T, E, On, Un
 /// Timeouts of a builder whose caller gets [`Error<E>`](crate::Error), which holds them.
 impl<F, H: Types, G, Tm> Retry<F, H, G, Tm, Wrapped> {
     /// Limits each attempt to `limit` (cut to what is left of the deadline); the last
-    /// timed-out attempt ends the call with [`Error::Elapsed`](crate::Error::Elapsed).
+    /// timed-out attempt ends the call with [`Error::Elapsed`].
     pub fn timeout(mut self, limit: Duration) -> Self {
         self.policy = self.policy.timeout(limit);
         self

@@ -275,6 +275,24 @@ impl<T: Timer, B: Slot, Th: Slot, U: Slot, St: Start> Call<T, B, Th, U, St> {
         H: Hooks<V, E>,
         S: Events<E>,
     {
+        self.step(Some(cx), policy, outcome, hooks, events)
+    }
+
+    /// Step 3 with the task's context, or none for a driver that cannot wait (a noop one
+    /// is made off the happy path, where it costs nothing).
+    #[inline(always)]
+    fn step<V, E, H, S>(
+        &mut self,
+        cx: Option<&mut Context<'_>>,
+        policy: &Policy,
+        outcome: Outcome<'_, V, E>,
+        hooks: &mut H,
+        events: &mut S,
+    ) -> Poll<bool>
+    where
+        H: Hooks<V, E>,
+        S: Events<E>,
+    {
         if self.slow.is_none() {
             // The first attempt: nothing is pending yet. An unguarded success ends the call
             // here, so the happy path is a hook, a branch and the return.
@@ -291,7 +309,7 @@ impl<T: Timer, B: Slot, Th: Slot, U: Slot, St: Start> Call<T, B, Th, U, St> {
     /// pending.
     fn poll_after_retry<V, E, H, S>(
         &mut self,
-        cx: &mut Context<'_>,
+        cx: Option<&mut Context<'_>>,
         policy: &Policy,
         outcome: Outcome<'_, V, E>,
         hooks: &mut H,
@@ -304,7 +322,8 @@ impl<T: Timer, B: Slot, Th: Slot, U: Slot, St: Start> Call<T, B, Th, U, St> {
         let decision = match self.slow.as_mut().and_then(|slow| slow.as_mut().project().deciding.take()) {
             Some(mut decision) => {
                 let pending = self.slow().project().pending;
-                match Permit::<B, Th, U>::poll_recorded(pending, cx) {
+                let mut noop = Context::from_waker(std::task::Waker::noop());
+                match Permit::<B, Th, U>::poll_recorded(pending, cx.unwrap_or(&mut noop)) {
                     Poll::Ready(refused) => decision.refused.add(refused),
                     Poll::Pending => {
                         *self.slow().project().deciding = Some(decision);
@@ -325,7 +344,7 @@ impl<T: Timer, B: Slot, Th: Slot, U: Slot, St: Start> Call<T, B, Th, U, St> {
     /// decision.
     fn judge<V, E, H, S>(
         &mut self,
-        cx: &mut Context<'_>,
+        cx: Option<&mut Context<'_>>,
         policy: &Policy,
         outcome: Outcome<'_, V, E>,
         retry: bool,
@@ -355,7 +374,8 @@ impl<T: Timer, B: Slot, Th: Slot, U: Slot, St: Start> Call<T, B, Th, U, St> {
         let mut decision = Decision { retry, hint, refused };
         if self.slow.as_ref().is_some_and(|slow| Permit::<B, Th, U>::recording(&slow.pending)) {
             let pending = self.slow().project().pending;
-            match Permit::<B, Th, U>::poll_recorded(pending, cx) {
+            let mut noop = Context::from_waker(std::task::Waker::noop());
+            match Permit::<B, Th, U>::poll_recorded(pending, cx.unwrap_or(&mut noop)) {
                 Poll::Ready(refused) => decision.refused.add(refused),
                 Poll::Pending => {
                     *self.slow().project().deciding = Some(decision);
@@ -384,7 +404,7 @@ impl<T: Timer, B: Slot, Th: Slot, U: Slot, St: Start> Call<T, B, Th, U, St> {
         H: Hooks<V, E>,
         S: Events<E>,
     {
-        match self.poll_after(&mut Context::from_waker(std::task::Waker::noop()), policy, outcome, hooks, events) {
+        match self.step(None, policy, outcome, hooks, events) {
             Poll::Ready(retry) => Some(retry),
             Poll::Pending => None,
         }
@@ -568,8 +588,7 @@ where
         H: Hooks<V, E>,
         S: Events<E>,
     {
-        let mut cx = Context::from_waker(std::task::Waker::noop());
-        matches!(self.poll_after(&mut cx, policy, outcome, hooks, events), Poll::Ready(true))
+        matches!(self.step(None, policy, outcome, hooks, events), Poll::Ready(true))
     }
 }
 
