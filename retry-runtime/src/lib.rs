@@ -30,7 +30,6 @@ pub mod config;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod distributed;
-#[cfg(feature = "serde")]
 mod duration;
 mod engine;
 mod error;

@@ -248,3 +248,4 @@ impl Policy {
 }
 
 pub use crate::backoff::Delays;
+pub use crate::duration::{parse_duration, DurationError};

@@ -246,7 +246,7 @@ impl Judge for Given {
     fn judge<E: de::Error>(key: &'static Key, got: Got) -> Result<Self, E> {
         match (key.kind, got) {
             (Kind::Duration { nonzero }, Got::Str(text)) => {
-                let value = duration::parse(&text).map_err(|message| invalid(key.name, message))?;
+                let value = duration::parse_duration(&text).map_err(|error| invalid(key.name, error))?;
                 match nonzero {
                     Some(fix) if value.is_zero() => {
                         Err(invalid(key.name, format_args!("\"{text}\"; it must be greater than zero{fix}")))
@@ -544,19 +544,7 @@ fn jaro(a: &[char], b: &[char]) -> f64 {
 /// `2s`, `1m30s`, `250ms`: how a duration the file did not give is shown (the attribute's
 /// rendering).
 pub(super) fn show(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms == 0 {
-        format!("{}us", d.as_micros())
-    } else if ms % 1000 != 0 {
-        format!("{ms}ms")
-    } else {
-        let s = d.as_secs();
-        match (s / 60, s % 60) {
-            (0, s) => format!("{s}s"),
-            (m, 0) => format!("{m}m"),
-            (m, s) => format!("{m}m{s}s"),
-        }
-    }
+    duration::format_duration(d).unwrap_or_else(|_| format!("{d:?}"))
 }
 
 #[cfg(test)]
