@@ -136,7 +136,9 @@ impl<C: crate::timer::Clock> Throttle<C> {
     /// Cancel-safe: a dropped wait takes no permit.
     pub async fn acquire(&self)
     where
-        crate::timer::DefaultTimer: crate::timer::Timer,
+        // Higher-ranked, so that without a timer feature the bound fails where `acquire` is
+        // called, with the timer's message, not here.
+        for<'a> crate::timer::DefaultTimer: crate::timer::Timer,
     {
         self.acquire_on::<crate::timer::DefaultTimer>().await
     }

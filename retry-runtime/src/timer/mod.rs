@@ -1,6 +1,13 @@
 //! Time: the [`Clock`] that deadlines and guards read, and the [`Timer`] that async retries
 //! sleep on.
 //!
+//! | executor | feature | timer |
+//! |---|---|---|
+//! | tokio | `tokio` (default) | `Tokio`: `tokio::time`, paused test clocks included |
+//! | smol, async-std, anything on async-io | `smol` | `Smol`: async-io's `Timer` |
+//! | `futures::executor`, any other (a timer thread; browsers through futures-timer's `wasm-bindgen`) | `futures-timer` | `FuturesTimer`: futures-timer's `Delay` |
+//! | embassy | `embassy` | `Embassy`: embassy-time, on the binary's driver |
+//!
 //! One timer is chosen by the crate's features (see [`DefaultTimer`]); a function can name
 //! another with `#[retry(timer = MyTimer)]`, the builder with
 //! [`Retry::timer`](crate::builder::Retry::timer). A timer for an executor this crate does
@@ -36,13 +43,29 @@ use std::ops::Add;
 use std::pin::Pin;
 use std::time::Duration;
 
+#[cfg(feature = "embassy")]
+mod embassy;
+#[cfg(feature = "futures-timer")]
+mod futures_timer;
+#[cfg(feature = "smol")]
+mod smol;
+mod std_clock;
 #[cfg(feature = "tokio")]
 mod tokio;
+#[cfg(all(feature = "tokio", any(feature = "smol", feature = "futures-timer", feature = "embassy")))]
+mod tokio_or;
+
+#[cfg(feature = "embassy")]
+pub use self::embassy::Embassy;
+#[cfg(feature = "futures-timer")]
+pub use self::futures_timer::FuturesTimer;
+#[cfg(feature = "smol")]
+pub use self::smol::{Smol, SmolSleep};
+pub use self::std_clock::StdClock;
 #[cfg(feature = "tokio")]
 pub use self::tokio::Tokio;
-
-mod std_clock;
-pub use std_clock::StdClock;
+#[cfg(all(feature = "tokio", any(feature = "smol", feature = "futures-timer", feature = "embassy")))]
+pub use self::tokio_or::{TokioOr, TokioOrSleep};
 
 /// A point in time on a [`Clock`]: nanoseconds from an origin of the clock's choosing.
 ///
@@ -118,29 +141,48 @@ pub trait Timer: Clock {
     }
 }
 
-/// The timer of an async retry that names none: the first of `smol`, `futures-timer` and
-/// `embassy` whose feature is on, else [`Tokio`] (the default feature), else none.
-///
-/// A timer feature other than `tokio` takes precedence over it, so that enabling `smol`
-/// without `default-features = false` never makes a retry sleep on tokio's timer outside a
-/// tokio runtime (which would panic). With no timer feature an async retry is a compile
-/// error that names the features; sync retries sleep on the thread.
-#[cfg(feature = "tokio")]
-pub type DefaultTimer = Tokio;
+/// Declares the default timer and clock, so that their docs are written once whichever
+/// features pick them.
+macro_rules! defaults {
+    ($timer:ty, $clock:ty) => {
+        /// The timer of an async retry that names none. With one timer feature on, its
+        /// timer: `Tokio` (`tokio`, the default), `Smol` (`smol`), `FuturesTimer`
+        /// (`futures-timer`) or `Embassy` (`embassy`). With `tokio` and another on,
+        /// `TokioOr` that other: tokio's timer inside a tokio runtime, the other's outside
+        /// one, so that neither a feature turned on elsewhere in the dependency graph nor a
+        /// forgotten `default-features = false` makes a retry panic outside tokio or ignore
+        /// tokio's paused test clock. Among the others, the first of `smol`,
+        /// `futures-timer` and `embassy` wins.
+        ///
+        /// With no timer feature it is [`NoTimer`]: an async retry is a compile error that
+        /// names the features; sync retries sleep on the thread. A function names another
+        /// timer with `timer = …`, the builder with
+        /// [`Retry::timer`](crate::builder::Retry::timer).
+        pub type DefaultTimer = $timer;
 
-/// The timer of an async retry that names none: there is none without a timer feature.
-#[cfg(not(feature = "tokio"))]
-pub type DefaultTimer = NoTimer;
+        /// The clock guards read unless built on another: the [`DefaultTimer`]'s, or
+        /// [`StdClock`] when no timer feature is on.
+        pub type DefaultClock = $clock;
+    };
+}
 
-/// The clock guards read unless built on another: the [`DefaultTimer`]'s, or std's
-/// monotonic clock when no timer feature is on.
-#[cfg(feature = "tokio")]
-pub type DefaultClock = Tokio;
-
-/// The clock guards read unless built on another: std's monotonic clock, as no timer
-/// feature is on.
-#[cfg(not(feature = "tokio"))]
-pub type DefaultClock = StdClock;
+// The rule above, spelt out: tokio with another, another alone, tokio alone, none.
+#[cfg(all(feature = "tokio", feature = "smol"))]
+defaults!(TokioOr<Smol>, TokioOr<Smol>);
+#[cfg(all(feature = "tokio", feature = "futures-timer", not(feature = "smol")))]
+defaults!(TokioOr<FuturesTimer>, TokioOr<FuturesTimer>);
+#[cfg(all(feature = "tokio", feature = "embassy", not(any(feature = "smol", feature = "futures-timer"))))]
+defaults!(TokioOr<Embassy>, TokioOr<Embassy>);
+#[cfg(all(not(feature = "tokio"), feature = "smol"))]
+defaults!(Smol, Smol);
+#[cfg(all(not(feature = "tokio"), feature = "futures-timer", not(feature = "smol")))]
+defaults!(FuturesTimer, FuturesTimer);
+#[cfg(all(not(feature = "tokio"), feature = "embassy", not(any(feature = "smol", feature = "futures-timer"))))]
+defaults!(Embassy, Embassy);
+#[cfg(all(feature = "tokio", not(any(feature = "smol", feature = "futures-timer", feature = "embassy"))))]
+defaults!(Tokio, Tokio);
+#[cfg(not(any(feature = "tokio", feature = "smol", feature = "futures-timer", feature = "embassy")))]
+defaults!(NoTimer, StdClock);
 
 /// Stands in for a timer when no timer feature is enabled: async retries do not compile
 /// (it implements [`Clock`] only), sync retries sleep on the thread.

@@ -4,7 +4,7 @@ use std::pin::Pin;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use super::std_clock::{nanos, SLACK};
+use super::std_clock::{nanos, origin as std_origin};
 use super::{Clock, Instant, Timer};
 
 /// tokio's timer and clock (`tokio::time`), so that under
@@ -33,12 +33,10 @@ impl Timer for Tokio {
     }
 }
 
-/// A day before the first reading of the real clock, so that every runtime's clock, paused
+/// [`StdClock`](super::StdClock)'s origin, a day before the first reading of the real
+/// clock, so that unpaused the two clocks read the same and every runtime's clock, paused
 /// ones included (they start at the real time they were built), reads after it.
 fn origin() -> tokio::time::Instant {
     static ORIGIN: OnceLock<tokio::time::Instant> = OnceLock::new();
-    *ORIGIN.get_or_init(|| {
-        let real = std::time::Instant::now();
-        tokio::time::Instant::from_std(real.checked_sub(SLACK).unwrap_or(real))
-    })
+    *ORIGIN.get_or_init(|| tokio::time::Instant::from_std(std_origin(std::time::Instant::now())))
 }
