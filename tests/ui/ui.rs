@@ -1,7 +1,7 @@
 //! Compile-time behaviour of `#[retry]`: shapes that must compile (`ui/pass`) and mistakes
 //! that must fail with the message recorded beside them (`ui/fail/*.stderr`).
 //!
-//! Regenerate the snapshots with `TRYBUILD=overwrite cargo test --test ui`, then read them.
+//! Regenerate the snapshots with `TRYBUILD=overwrite cargo test -p steadfast-ui`, then read them.
 
 // The snapshots are recorded with the stable toolchain of `.ci/run`; other compilers word
 // their messages differently.
@@ -9,6 +9,6 @@
 #[test]
 fn ui() {
     let t = trybuild::TestCases::new();
-    t.pass("tests/ui/pass/*.rs");
-    t.compile_fail("tests/ui/fail/*.rs");
+    t.pass("pass/*.rs");
+    t.compile_fail("fail/*.rs");
 }
