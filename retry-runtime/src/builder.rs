@@ -548,6 +548,11 @@ where
                             None => unreachable!("a policy's timeout is dropped when the error cannot hold it"),
                         },
                     };
+                    // The happy path ends here, with the finished attempt left in place (a
+                    // finished future is not polled again).
+                    if this.call.ends_at_once(&M::outcome(&result.0, result.1), &*this.hooks) {
+                        return Poll::Ready(result.0);
+                    }
                     this.state.set(State::After { result: Some(result) });
                 }
                 StateProj::After { result } => {

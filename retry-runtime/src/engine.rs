@@ -278,6 +278,14 @@ impl<T: Timer, B: Slot, Th: Slot, U: Slot, St: Start> Call<T, B, Th, U, St> {
         self.step(Some(cx), policy, outcome, hooks, events)
     }
 
+    /// Whether `outcome` ends the call before the hooks, the guards or an event are asked:
+    /// a success of the first attempt, with no guard and no `if_ok`. The attribute asks this
+    /// before it builds what step 3 needs, so that the happy path builds none of it.
+    #[inline(always)]
+    pub fn ends_at_once<V, E, H: Hooks<V, E>>(&self, outcome: &Outcome<'_, V, E>, _: &H) -> bool {
+        H::OK_ENDS && Permit::<B, Th, U>::UNGUARDED && self.slow.is_none() && matches!(outcome, Outcome::Ok(_))
+    }
+
     /// Step 3 with the task's context, or none for a driver that cannot wait (a noop one
     /// is made off the happy path, where it costs nothing).
     #[inline(always)]

@@ -50,14 +50,20 @@ macro_rules! __retry {
     };
 
     (@body [$($policy:tt)*] [$mode:ident] [$call:ident $sig:ident $result:ident] [$($sig_init:tt)*]
-        [$($call_init:tt)*] [$($guards:tt)*] [$($attempt:tt)*] [$($after:tt)*] [$($give:tt)*]) => {
+        [$($call_init:tt)*] [$($guards:tt)*] [$($attempt:tt)*]
+        [[$($outcome:tt)*] [$($hooks:tt)*] [$($events:tt)*]] [$($give:tt)*]) => {
         let $sig = $($sig_init)*;
         $crate::__retry!(@guard_decls [$($guards)*]);
         let mut $call = $crate::__retry!(@call [$mode] [$($policy)*] [$($guards)*] [$($call_init)*]);
         loop {
             $crate::__retry!(@ready [$mode] [$call] [$($guards)*]);
             $crate::__retry!(@attempt [$mode] [$sig $result] [$($attempt)*]);
-            if !$crate::__retry!(@after [$mode] [$call $sig] [$($policy)*] [$($guards)*] [$($after)*]) {
+            // The happy path, decided before step 3's arguments exist.
+            if $call.ends_at_once(&$($outcome)*, &$sig.hooks() $($hooks)*) {
+                return $($give)*;
+            }
+            if !$crate::__retry!(@after [$mode] [$call $sig] [$($policy)*] [$($guards)*]
+                [[$($outcome)*] [$($hooks)*] [$($events)*]]) {
                 return $($give)*;
             }
             $crate::__retry!(@pause [$mode] [$call] [$($guards)*]);

@@ -9,6 +9,9 @@ use crate::attempt::Attempt;
 
 /// A predicate on an error or a value: `when`, `unless`, `if_ok`.
 pub trait Predicate<A: ?Sized> {
+    /// Known before any value is seen to let none pass ([`Never`]).
+    const NONE_PASS: bool = false;
+
     /// Whether `value` passes.
     fn test(&mut self, value: &A) -> bool;
 }
@@ -35,6 +38,8 @@ impl<A: ?Sized> Predicate<A> for Always {
 pub struct Never;
 
 impl<A: ?Sized> Predicate<A> for Never {
+    const NONE_PASS: bool = true;
+
     #[inline(always)]
     fn test(&mut self, _: &A) -> bool {
         false
@@ -242,6 +247,8 @@ impl<T, E, On, Unless, When, IfOk, H, N> HookSet<T, E, On, Unless, When, IfOk, H
 pub trait Hooks<T, E> {
     /// Whether `notify` does anything.
     const NOTIFY: bool;
+    /// Whether every success ends the call (no `if_ok`).
+    const OK_ENDS: bool;
     /// An attempt's outcome: whether to retry it.
     fn retry(&mut self, outcome: &crate::engine::Outcome<'_, T, E>) -> bool;
     /// The server's hint in a retried error.
@@ -260,6 +267,7 @@ where
     N: Notify<E>,
 {
     const NOTIFY: bool = N::ACTIVE;
+    const OK_ENDS: bool = IfOk::NONE_PASS;
 
     #[inline(always)]
     fn retry(&mut self, outcome: &crate::engine::Outcome<'_, T, E>) -> bool {
