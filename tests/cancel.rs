@@ -1,0 +1,319 @@
+//! Cancellation at every poll: each scenario's call is polled k times and dropped, for every
+//! k from 0 until the call completes, and after each drop the guards must be exactly as a
+//! run of only the attempts that finished would leave them:
+//!
+//! - the breaker's state equals a reference breaker fed those attempts' outcomes, and when
+//!   it is half-open its probe slot is free (a dropped probe gives its slot back);
+//! - the budget's tokens equal a reference budget fed those outcomes (an attempt dropped
+//!   before it finished is recorded as nothing);
+//! - the throttle holds as many permits as a shadow throttle that was given one exactly
+//!   when each attempt started (a wait dropped before its permit takes none);
+//! - nothing panics. (Timers are owned by the call's future and go with it; no task is
+//!   spawned, so nothing is left behind to check.)
+//!
+//! Polled by hand with a no-op waker on a paused tokio runtime whose clock moves 100ms
+//! between polls, so that every await point (an attempt's own yields, a throttle wait, a
+//! retry's sleep) is a place the call can be dropped; backoff sleeps are instant
+//! (`testing::instant_sleeps`), a throttle wait is not.
+#![cfg(feature = "tokio")]
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use steadfast::timer::Tokio;
+use steadfast::{retry, testing, Breaker, BreakerState, Budget, Elapsed, Open, Throttle};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Fail {
+    Down,
+    TimedOut,
+    Open,
+}
+
+impl From<Elapsed> for Fail {
+    fn from(_: Elapsed) -> Self {
+        Fail::TimedOut
+    }
+}
+
+impl From<Open> for Fail {
+    fn from(_: Open) -> Self {
+        Fail::Open
+    }
+}
+
+const COOLDOWN: Duration = Duration::from_secs(30);
+
+/// How far the paused clock moves between two polls.
+const STEP: Duration = Duration::from_millis(100);
+
+/// The guards of one run, made afresh for each k, and a log of the attempts that finished.
+struct Run {
+    breaker: Breaker<Tokio>,
+    budget: Budget,
+    throttle: Throttle<Tokio>,
+    /// A throttle given a permit exactly when an attempt starts: what `throttle` must hold.
+    shadow: Throttle<Tokio>,
+    /// The outcome of each attempt that finished, in order (`true`: it succeeded).
+    finished: RefCell<Vec<bool>>,
+    /// How many attempts started.
+    started: RefCell<u32>,
+    /// The outcomes the body gives, attempt by attempt (then successes).
+    script: &'static [bool],
+}
+
+/// How a scenario's guards start.
+#[derive(Clone, Copy)]
+enum Start {
+    Closed,
+    /// Opened, and its cooldown over: the next call is a probe.
+    HalfOpen,
+}
+
+impl Run {
+    /// The run and a reference with the same guards in the same state, made together so
+    /// that the clock is moved once for both.
+    async fn pair(start: Start, script: &'static [bool]) -> (Run, Run) {
+        let (run, reference) = (Run::fresh(script), Run::fresh(script));
+        if let Start::HalfOpen = start {
+            for breaker in [&run.breaker, &reference.breaker] {
+                for _ in 0..3 {
+                    breaker.try_acquire().expect("closed").failure();
+                }
+                assert_eq!(breaker.state(), BreakerState::Open);
+            }
+            tokio::time::advance(COOLDOWN).await;
+            assert_eq!(run.breaker.state(), BreakerState::HalfOpen);
+        }
+        (run, reference)
+    }
+
+    fn fresh(script: &'static [bool]) -> Run {
+        Run {
+            breaker: Breaker::new(3, COOLDOWN).clock::<Tokio>(),
+            budget: Budget::new(10, 0.5),
+            throttle: Throttle::per_second(1).burst(3).clock::<Tokio>(),
+            shadow: Throttle::per_second(1).burst(3).clock::<Tokio>(),
+            finished: RefCell::new(Vec::new()),
+            started: RefCell::new(0),
+            script,
+        }
+    }
+
+    /// One attempt: counted as started, two await points, then the scripted outcome,
+    /// logged as finished in the same poll that returns it.
+    async fn attempt(&self) -> Result<u32, Fail> {
+        let n = {
+            let mut started = self.started.borrow_mut();
+            *started += 1;
+            *started
+        };
+        // Where the throttle is used this always succeeds: the same history, the same time.
+        let _ = self.shadow.try_acquire();
+        yield_once().await;
+        yield_once().await;
+        let ok = self.script.get(n as usize - 1).copied().unwrap_or(true);
+        self.finished.borrow_mut().push(ok);
+        if ok {
+            Ok(n)
+        } else {
+            Err(Fail::Down)
+        }
+    }
+}
+
+/// Pending once, waking itself: an await point inside an attempt.
+fn yield_once() -> impl Future<Output = ()> {
+    let mut yielded = false;
+    std::future::poll_fn(move |cx| {
+        if yielded {
+            Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    })
+}
+
+#[retry(timer = Tokio, attempts = 4, min = "1s", jitter = "none", breaker = run.breaker)]
+async fn with_breaker(run: &Run) -> Result<u32, Fail> {
+    run.attempt().await
+}
+
+#[retry(timer = Tokio, attempts = 4, min = "1s", jitter = "none", budget = run.budget)]
+async fn with_budget(run: &Run) -> Result<u32, Fail> {
+    run.attempt().await
+}
+
+#[retry(timer = Tokio, attempts = 5, min = "1s", jitter = "none", throttle = run.throttle)]
+async fn with_throttle(run: &Run) -> Result<u32, Fail> {
+    run.attempt().await
+}
+
+#[retry(
+    timer = Tokio,
+    attempts = 5,
+    min = "1s",
+    jitter = "none",
+    timeout = "10s",
+    deadline = "1h",
+    breaker = run.breaker,
+    budget = run.budget,
+    throttle = run.throttle
+)]
+async fn with_everything(run: &Run) -> Result<u32, Fail> {
+    run.attempt().await
+}
+
+type Call = for<'a> fn(&'a Run) -> Pin<Box<dyn Future<Output = Result<u32, Fail>> + 'a>>;
+
+struct Scenario {
+    name: &'static str,
+    start: Start,
+    script: &'static [bool],
+    call: Call,
+}
+
+const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "breaker: failures open it",
+        start: Start::Closed,
+        script: &[false; 4],
+        call: |r| Box::pin(with_breaker(r)),
+    },
+    Scenario {
+        name: "breaker: a probe that fails",
+        start: Start::HalfOpen,
+        script: &[false],
+        call: |r| Box::pin(with_breaker(r)),
+    },
+    Scenario {
+        name: "breaker: a probe that succeeds",
+        start: Start::HalfOpen,
+        script: &[],
+        call: |r| Box::pin(with_breaker(r)),
+    },
+    Scenario {
+        name: "budget: two failures, then a success",
+        start: Start::Closed,
+        script: &[false, false],
+        call: |r| Box::pin(with_budget(r)),
+    },
+    Scenario {
+        name: "budget: spent to the end",
+        start: Start::Closed,
+        script: &[false; 4],
+        call: |r| Box::pin(with_budget(r)),
+    },
+    Scenario {
+        name: "throttle: a fourth attempt waits",
+        start: Start::Closed,
+        script: &[false; 3],
+        call: |r| Box::pin(with_throttle(r)),
+    },
+    Scenario {
+        name: "every guard, timeout and deadline",
+        start: Start::Closed,
+        script: &[false, false, false],
+        call: |r| Box::pin(with_everything(r)),
+    },
+    Scenario {
+        name: "every guard, from half-open",
+        start: Start::HalfOpen,
+        script: &[false],
+        call: |r| Box::pin(with_everything(r)),
+    },
+];
+
+/// Drops the scenario's call after every number of polls, checking the guards each time;
+/// returns how many polls the whole call took.
+fn every_drop(scenario: &Scenario) -> usize {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
+    let _in_runtime = rt.enter();
+    let _instant = testing::instant_sleeps();
+    let mut cx = Context::from_waker(Waker::noop());
+    for k in 0.. {
+        let (run, reference) = rt.block_on(Run::pair(scenario.start, scenario.script));
+        let mut call = (scenario.call)(&run);
+        let mut completed = false;
+        for _ in 0..k {
+            if call.as_mut().poll(&mut cx).is_ready() {
+                completed = true;
+                break;
+            }
+            // Time moves between polls, so that a throttle's wait ends after some of them.
+            rt.block_on(tokio::time::advance(STEP));
+        }
+        drop(call);
+        check(scenario, k, &run, &reference);
+        if completed {
+            return k;
+        }
+        assert!(k < 1000, "{}: not done after {k} polls", scenario.name);
+    }
+    unreachable!()
+}
+
+fn check(scenario: &Scenario, k: usize, run: &Run, reference: &Run) {
+    let at = format!("{} (dropped after {k} polls)", scenario.name);
+    let finished = run.finished.borrow().clone();
+
+    // The guards, against the reference fed the finished attempts.
+    for &ok in &finished {
+        match reference.breaker.try_acquire() {
+            Ok(permit) if ok => permit.success(),
+            Ok(permit) => permit.failure(),
+            Err(_) => {}
+        }
+        if ok {
+            reference.budget.record_success();
+        } else {
+            reference.budget.record_failure();
+        }
+    }
+    let guarded = scenario.name.starts_with("breaker") || scenario.name.starts_with("every");
+    if guarded {
+        assert_eq!(run.breaker.state(), reference.breaker.state(), "{at}: breaker state");
+        if run.breaker.state() == BreakerState::HalfOpen {
+            let probe = run.breaker.try_acquire().unwrap_or_else(|_| panic!("{at}: the probe slot was not given back"));
+            assert!(probe.is_probe(), "{at}");
+        }
+    }
+    if scenario.name.starts_with("budget") || scenario.name.starts_with("every") {
+        assert_eq!(run.budget.tokens(), reference.budget.tokens(), "{at}: budget tokens, finished {finished:?}");
+    }
+    if scenario.name.starts_with("throttle") || scenario.name.starts_with("every") {
+        // Each started attempt took a permit when the shadow did; a dropped wait took none.
+        let drain = |throttle: &Throttle<Tokio>| std::iter::from_fn(|| throttle.try_acquire().then_some(())).count();
+        let (left, expected) = (drain(&run.throttle), drain(&run.shadow));
+        assert_eq!(left, expected, "{at}: permits left after {} attempts started", run.started.borrow());
+    }
+}
+
+#[test]
+fn a_call_dropped_at_any_poll_leaves_every_guard_as_its_finished_attempts_left_it() {
+    for scenario in SCENARIOS {
+        let polls = every_drop(scenario);
+        // Each attempt has at least two await points, so a call of n attempts is dropped
+        // in at least 2n places; a scenario that completes at once tests nothing.
+        assert!(polls >= 3, "{}: completed after {polls} polls", scenario.name);
+    }
+}
+
+/// The same harness catches a guard that is wrong: a breaker whose probe is dropped
+/// without its slot given back fails the half-open check. Simulated here by holding a
+/// probe permit forever (`mem::forget`), which is what a leaked slot looks like.
+#[test]
+fn the_harness_sees_a_leaked_probe_slot() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
+    let _in_runtime = rt.enter();
+    let (run, reference) = rt.block_on(Run::pair(Start::HalfOpen, &[]));
+    std::mem::forget(run.breaker.try_acquire().expect("a probe"));
+    let scenario = &SCENARIOS[2];
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(scenario, 0, &run, &reference)));
+    assert!(caught.is_err(), "a probe slot never given back must fail the check");
+}
