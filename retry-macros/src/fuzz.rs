@@ -75,6 +75,31 @@ fn cases() -> u32 {
     std::env::var("STEADFAST_FUZZ_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(3000)
 }
 
+/// The keyword and name an item declares: `("fn", "f")`, `("struct", "S")`.
+fn declaration(item: TokenStream) -> Option<(String, String)> {
+    let words: Vec<String> = item.into_iter().map(|t| t.to_string()).collect();
+    let at = words.iter().position(|w| w == "fn" || w == "struct")?;
+    Some((words[at].clone(), words.get(at + 1)?.clone()))
+}
+
+/// Whether `tokens`, at any depth, hold the keyword followed by the name.
+fn declares(tokens: TokenStream, (keyword, name): &(String, String)) -> bool {
+    let mut previous = String::new();
+    for token in tokens {
+        if let proc_macro2::TokenTree::Group(group) = &token {
+            if declares(group.stream(), &(keyword.clone(), name.clone())) {
+                return true;
+            }
+        }
+        let text = token.to_string();
+        if previous == *keyword && text == *name {
+            return true;
+        }
+        previous = text;
+    }
+    false
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
@@ -84,8 +109,11 @@ proptest! {
         if let Ok(args) = TokenStream::from_str(&text) {
             let _ = attr::parse(args.clone());
             let item = TokenStream::from_str(item).expect("items are valid token streams");
+            let declared = declaration(item.clone()).expect("every item declares a name");
             let output = expand::retry(args, item);
-            prop_assert!(!output.is_empty(), "the item is always emitted");
+            // Emitted under its own name, so that a mistake in the attribute is reported
+            // once and not again at every use of the fn.
+            prop_assert!(declares(output, &declared), "the item is always emitted: {declared:?}");
         }
     }
 
