@@ -647,10 +647,14 @@ async fn successes_never_fill_the_bucket_past_max_and_non_retried_errors_are_fre
         let _ = call(&Script::always(Ok(1))).await;
     }
     assert_eq!(BUDGET.tokens(), 3.0);
+    // Below the cap, so that a non-retried error wrongly counted as a success (or as a
+    // failure) would show: 3 -> 2 (a retry, 2 is above half), 2 -> 1.
+    let _ = call(&Script::always(Err(Unavailable))).await;
+    assert_eq!(BUDGET.tokens(), 1.0);
     for _ in 0..10 {
         let _ = call(&Script::always(Err(Unauthorized))).await;
     }
-    assert_eq!(BUDGET.tokens(), 3.0);
+    assert_eq!(BUDGET.tokens(), 1.0, "a non-retried error neither takes nor gives a token");
 }
 
 #[tokio::test(start_paused = true)]
