@@ -330,8 +330,7 @@ impl<T: Timer, B: Slot, Th: Slot, U: Slot, St: Start> Call<T, B, Th, U, St> {
         let decision = match self.slow.as_mut().and_then(|slow| slow.as_mut().project().deciding.take()) {
             Some(mut decision) => {
                 let pending = self.slow().project().pending;
-                let mut noop = Context::from_waker(std::task::Waker::noop());
-                match Permit::<B, Th, U>::poll_recorded(pending, cx.unwrap_or(&mut noop)) {
+                match Permit::<B, Th, U>::poll_recorded(pending, cx) {
                     Poll::Ready(refused) => decision.refused.add(refused),
                     Poll::Pending => {
                         *self.slow().project().deciding = Some(decision);
@@ -382,8 +381,7 @@ impl<T: Timer, B: Slot, Th: Slot, U: Slot, St: Start> Call<T, B, Th, U, St> {
         let mut decision = Decision { retry, hint, refused };
         if self.slow.as_ref().is_some_and(|slow| Permit::<B, Th, U>::recording(&slow.pending)) {
             let pending = self.slow().project().pending;
-            let mut noop = Context::from_waker(std::task::Waker::noop());
-            match Permit::<B, Th, U>::poll_recorded(pending, cx.unwrap_or(&mut noop)) {
+            match Permit::<B, Th, U>::poll_recorded(pending, cx) {
                 Poll::Ready(refused) => decision.refused.add(refused),
                 Poll::Pending => {
                     *self.slow().project().deciding = Some(decision);

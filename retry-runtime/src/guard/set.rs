@@ -331,9 +331,14 @@ impl<B: Slot, T: Slot, U: Slot> Permit<B, T, U> {
 
     /// Awaits the verdicts left pending by [`record`](Self::record), every one of them
     /// (a guard is told of every attempt, whatever another says); whether they allow a
-    /// retry.
-    pub(crate) fn poll_recorded(pending: &mut Option<Box<Pending<B, T, U>>>, cx: &mut Context<'_>) -> Poll<Refusals> {
-        std::task::ready!(Self::poll_verdicts(pending, cx));
+    /// retry. Without a context (a driver that cannot wait) they are polled once with a
+    /// no-op waker.
+    pub(crate) fn poll_recorded(
+        pending: &mut Option<Box<Pending<B, T, U>>>,
+        cx: Option<&mut Context<'_>>,
+    ) -> Poll<Refusals> {
+        let mut noop = Context::from_waker(std::task::Waker::noop());
+        std::task::ready!(Self::poll_verdicts(pending, cx.unwrap_or(&mut noop)));
         Poll::Ready(pending.as_deref_mut().map_or(Refusals::NONE, |p| std::mem::take(&mut p.refused)))
     }
 
