@@ -14,8 +14,8 @@
 //! Drivers only alternate the steps: the code `#[retry]` generates (the attempt is the
 //! function's body, a non-`move` async block, so `&mut` arguments are re-borrowed), the
 //! [`Retry`](crate::builder::Retry) builder's future, and the blocking loop of a sync `fn`.
-//! A driver of several attempts at once (hedging) or of a stream's first item takes the
-//! same steps; only the attempt differs.
+//! The [`RetryStream`](crate::stream::RetryStream) takes the same steps around each
+//! attempt's first item; only the attempt differs.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -243,10 +243,15 @@ impl<T: Timer, B: Slot, Th: Slot, U: Slot, St: Start> Call<T, B, Th, U, St> {
     /// deadline; `None` when there is no timeout.
     #[inline]
     pub fn limit(&self, policy: &Policy) -> Option<Duration> {
-        let timeout = policy.timeout?;
+        Some(self.cut(policy, policy.timeout?))
+    }
+
+    /// `limit` cut to what is left of the policy's deadline.
+    #[inline]
+    pub(crate) fn cut(&self, policy: &Policy, limit: Duration) -> Duration {
         match (policy.deadline, self.elapsed()) {
-            (Some(deadline), Some(elapsed)) => Some(timeout.min(deadline.saturating_sub(elapsed))),
-            _ => Some(timeout),
+            (Some(deadline), Some(elapsed)) => limit.min(deadline.saturating_sub(elapsed)),
+            _ => limit,
         }
     }
 

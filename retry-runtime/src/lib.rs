@@ -42,6 +42,7 @@ pub mod http;
 mod observe;
 pub mod policy;
 mod rng;
+pub mod stream;
 pub mod testing;
 pub mod timer;
 
