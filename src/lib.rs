@@ -63,6 +63,9 @@
 /// | `jitter` | `"full"`, `"equal"`, `"decorrelated"`, `"none"` | `"full"` | randomisation, always within `[min, max]` |
 /// | `deadline` | duration | none | total budget: no sleep that would end at or past it starts |
 /// | `timeout` | duration | none | per-attempt limit (async only); the error is `E::from(`[`Elapsed`]`)` |
+/// | `first_item_timeout` | duration | none | a stream fn: an attempt with no first item after this is retried |
+/// | `idle_timeout` | duration | none | a stream fn: a gap between items after the first ends (or resumes) it |
+/// | `resume` | path or closure `FnMut(&T) -> impl Stream` | none | a stream fn: continue after the last item instead of failing |
 /// | `policy` | expression of type [`Policy`] or `&Policy` | none | the policy at run time, instead of the keys above |
 /// | `on` | type, or `A \| B` | every error | retry errors that are, or have in their `source()` chain, one of these |
 /// | `unless` | type, or `A \| B` | none | never retry these, timeouts included (checked before `on`) |
@@ -387,6 +390,39 @@
 /// assert_eq!(call(true).await, Err(ApiError::CircuitOpen));
 /// # }
 /// ```
+///
+/// ## Streams: `first_item_timeout`, `idle_timeout`, `resume`
+///
+/// A non-async `fn` returning `impl Stream<Item = Result<T, E>>` (any path ending in
+/// `Stream`, any `+ 'a`/`+ Send`) is retried as a stream: its body makes one attempt's
+/// stream, and is called afresh for each. Errors before the first `Ok` item are retried
+/// and never seen; after it the call is committed and never made again; with `resume`, a
+/// retryable error after the commit continues from the last item instead. The rules are in
+/// [`stream`]; the body is a `move` closure, so the stream borrows every argument it names.
+///
+/// ```
+/// # use std::cell::Cell;
+/// use futures::{stream, StreamExt};
+/// use steadfast::{retry, stream::Stream};
+/// # #[derive(Debug, PartialEq)] struct Busy;
+/// # impl From<steadfast::Elapsed> for Busy { fn from(_: steadfast::Elapsed) -> Self { Busy } }
+///
+/// #[retry(attempts = 3, backoff = "none", first_item_timeout = "10s", resume = |last| stream::iter([Ok(last + 1)]))]
+/// fn count<'a>(opens: &'a Cell<u32>) -> impl Stream<Item = Result<u32, Busy>> + 'a {
+///     opens.set(opens.get() + 1);
+///     // The first open fails before any item; the second fails after one.
+///     stream::iter(if opens.get() == 1 { vec![Err(Busy)] } else { vec![Ok(1), Err(Busy)] })
+/// }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let opens = Cell::new(0);
+/// let items: Vec<_> = count(&opens).collect().await;
+/// assert_eq!(items, [Ok(1), Ok(2)]); // retried once, resumed once
+/// assert_eq!(opens.get(), 2);
+/// # }
+/// ```
+///
+/// `timeout` is an error on a stream fn (use these two), and so are `if_ok`, `wrap`,
+/// `fields` and a `&mut` argument; these three keys are errors on any other fn.
 ///
 /// ## `crate`
 ///

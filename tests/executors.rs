@@ -327,6 +327,41 @@ macro_rules! suite {
                 assert_eq!(OUTAGE.state(), BreakerState::Closed);
             });
         }
+
+        #[test]
+        fn a_stream_is_retried_and_timed_on_the_timer() {
+            run(|| async {
+                use futures::StreamExt;
+
+                let _instant = testing::instant_sleeps();
+                let sleeps = testing::record_sleeps();
+                let started = Instant::now();
+                let opens = &AtomicU32::new(0);
+                // The first open never sends a first item, the second stalls after one.
+                let items: Vec<_> = Policy::fixed(S)
+                    .attempts(3)
+                    .jitter(Jitter::None)
+                    .retry_stream(move || {
+                        let first = opens.fetch_add(1, Ordering::Relaxed) == 0;
+                        futures::stream::unfold(0, move |n| async move {
+                            if first || n == 1 {
+                                std::future::pending::<()>().await;
+                            }
+                            Some((Ok::<u32, Fail>(n), n + 1))
+                        })
+                    })
+                    .first_item_timeout(20 * MS)
+                    .idle_timeout(20 * MS)
+                    .timer::<$timer>()
+                    .collect()
+                    .await;
+                assert_eq!(items, [Ok(0), Err(Fail::TimedOut)]);
+                assert_eq!(opens.load(Ordering::Relaxed), 2);
+                assert_eq!(sleeps.take(), [S]);
+                let took = started.elapsed();
+                assert!((40 * MS..S).contains(&took), "two item timeouts took {took:?}");
+            });
+        }
     };
 }
 

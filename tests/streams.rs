@@ -471,3 +471,104 @@ proptest! {
         }
     }
 }
+
+/// A client whose streaming method carries `#[retry]`: the body is the `make` closure.
+struct Client {
+    scripts: RefCell<Vec<Vec<Step>>>,
+    opens: Cell<u32>,
+    throttle: Throttle,
+}
+
+impl Client {
+    fn open(&self) -> BoxStream<'static, Result<u32, E>> {
+        self.opens.set(self.opens.get() + 1);
+        let mut scripts = self.scripts.borrow_mut();
+        let script = if scripts.len() > 1 { scripts.remove(0) } else { scripts[0].clone() };
+        scripted(script)
+    }
+
+    #[steadfast::retry(
+        attempts = 4,
+        backoff = "fixed",
+        min = "1s",
+        jitter = "none",
+        on = Busy,
+        first_item_timeout = "2s",
+        idle_timeout = "2s",
+        throttle = self.throttle,
+        resume = |last| scripted(vec![Item(last + 1), Item(last + 2)]),
+    )]
+    // The body runs for each attempt, so the stream borrows every argument it names.
+    fn chat<'a>(&'a self, prompt: &'a str) -> impl Stream<Item = Result<u32, E>> + 'a {
+        assert_eq!(prompt, "hi");
+        self.open()
+    }
+}
+
+#[derive(Debug)]
+struct Busy;
+
+impl std::fmt::Display for Busy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("busy")
+    }
+}
+
+impl std::error::Error for Busy {}
+
+impl std::fmt::Display for E {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self:?}")
+    }
+}
+
+impl std::error::Error for E {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        static BUSY: Busy = Busy;
+        matches!(self, E::Busy).then_some(&BUSY as _)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_attribute_retries_a_stream_fn_and_resumes_it() {
+    let sleeps = testing::record_sleeps();
+    let client = Client {
+        scripts: RefCell::new(vec![vec![Fail("busy")], vec![Hang], vec![Item(1), Stall(3 * S)]]),
+        opens: Cell::new(0),
+        throttle: Throttle::per_second(100),
+    };
+    let items = all(client.chat("hi")).await;
+    // A busy first item and a first-item timeout are retried; the stall after the commit
+    // is resumed from item 1.
+    assert_eq!(items, [Ok(1), Ok(2), Ok(3)]);
+    assert_eq!(client.opens.get(), 3);
+    assert_eq!(sleeps.take(), [S, S, S]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_attribute_does_not_retry_errors_on_does_not_name() {
+    let client = Client {
+        scripts: RefCell::new(vec![vec![Fail("denied")]]),
+        opens: Cell::new(0),
+        throttle: Throttle::per_second(100),
+    };
+    assert_eq!(all(client.chat("hi")).await, [Err(E::Denied)]);
+    assert_eq!(client.opens.get(), 1);
+}
+
+/// Owned arguments are cloned for each attempt, as in an `async fn`.
+#[steadfast::retry(policy = POLICY_FOR_STREAMS)]
+fn numbers(prefix: String, fail_first: &Cell<bool>) -> impl Stream<Item = Result<String, E>> + '_ {
+    let fail = fail_first.replace(false);
+    let items = if fail { vec![Err(E::Busy)] } else { vec![Ok(prefix.clone() + "1"), Ok(prefix + "2")] };
+    stream::iter(items)
+}
+
+static POLICY_FOR_STREAMS: Policy = Policy::new().attempts(3).backoff(steadfast::Backoff::None);
+
+#[tokio::test(start_paused = true)]
+async fn the_attribute_clones_owned_arguments_and_takes_a_run_time_policy() {
+    let fail_first = Cell::new(true);
+    let items = all(numbers("n".to_string(), &fail_first)).await;
+    assert_eq!(items, [Ok("n1".to_string()), Ok("n2".to_string())]);
+}

@@ -89,6 +89,9 @@ pub(crate) struct Config {
     pub(crate) jitter: Option<Given<Jitter>>,
     pub(crate) deadline: Option<Given<Duration>>,
     pub(crate) timeout: Option<Given<Duration>>,
+    pub(crate) first_item_timeout: Option<Given<Duration>>,
+    pub(crate) idle_timeout: Option<Given<Duration>>,
+    pub(crate) resume: Option<Given<Expr>>,
     pub(crate) on: Option<Given<Vec<Type>>>,
     pub(crate) unless: Option<Given<Vec<Type>>>,
     pub(crate) when: Option<Given<Expr>>,
@@ -128,6 +131,9 @@ impl Config {
                 (Id::Jitter, Value::Choice(i)) => config.jitter = given!(Jitter::ALL[i]),
                 (Id::Deadline, Value::Duration(d)) => config.deadline = given!(d),
                 (Id::Timeout, Value::Duration(d)) => config.timeout = given!(d),
+                (Id::FirstItemTimeout, Value::Duration(d)) => config.first_item_timeout = given!(d),
+                (Id::IdleTimeout, Value::Duration(d)) => config.idle_timeout = given!(d),
+                (Id::Resume, Value::Expr(e)) => config.resume = given!(e),
                 (Id::On, Value::Types(t)) => config.on = given!(t),
                 (Id::Unless, Value::Types(t)) => config.unless = given!(t),
                 (Id::When, Value::Expr(e)) => config.when = given!(e),
@@ -154,6 +160,9 @@ impl Config {
                     | Id::Jitter
                     | Id::Deadline
                     | Id::Timeout
+                    | Id::FirstItemTimeout
+                    | Id::IdleTimeout
+                    | Id::Resume
                     | Id::On
                     | Id::Unless
                     | Id::When

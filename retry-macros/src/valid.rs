@@ -18,7 +18,63 @@ pub(crate) fn check(config: &Config, func: &RetryFn, errors: &mut Errors) {
     check_values(config, errors);
     check_bounds(config, errors);
     check_combinations(config, func, errors);
+    check_stream(config, func, errors);
     check_item(func, errors);
+}
+
+/// The keys of a stream fn, and the keys and arguments it cannot take.
+fn check_stream(config: &Config, func: &RetryFn, errors: &mut Errors) {
+    let stream_keys =
+        [config.first_item_timeout.as_ref().map(|g| &g.key), config.idle_timeout.as_ref().map(|g| &g.key)];
+    let stream_keys = stream_keys.into_iter().flatten().chain(config.resume.as_ref().map(|g| &g.key));
+    if !crate::expand::stream::is_stream(&func.sig) {
+        let found = match (&func.sig.asyncness, &func.sig.output) {
+            (Some(_), _) => "this is an `async fn`".to_string(),
+            (None, ReturnType::Type(_, ty)) => format!("this fn returns `{}`", shown(ty)),
+            (None, ReturnType::Default) => "this fn returns `()`".to_string(),
+        };
+        for key in stream_keys {
+            errors.spanned(
+                key,
+                format!(
+                    "`{key}` applies to a retried stream: a (non-async) fn returning \
+                     `impl Stream<Item = Result<T, E>>`; {found}"
+                ),
+            );
+        }
+        return;
+    }
+    if let Some(timeout) = &config.timeout {
+        errors.spanned(
+            &timeout.key,
+            "`timeout` limits one attempt of a call, and a stream has no end to time: use `first_item_timeout` \
+             (until the first item) and `idle_timeout` (between items)",
+        );
+    }
+    let unsupported = [
+        (config.if_ok.as_ref().map(|g| &g.key), "a stream's items are never retried once one has come"),
+        (config.wrap.as_ref().map(|g| &g.key), "a stream's errors are its items' own"),
+        (config.fields.as_ref().map(|g| &g.key), "a stream's events carry no fields yet"),
+    ];
+    for (key, why) in unsupported {
+        if let Some(key) = key {
+            errors.spanned(key, format!("`{key}` does not apply to a retried stream: {why}"));
+        }
+    }
+    for input in &func.sig.inputs {
+        let mutable = match input {
+            FnArg::Receiver(r) => r.reference.is_some() && r.mutability.is_some(),
+            FnArg::Typed(t) => matches!(&*t.ty, Type::Reference(r) if r.mutability.is_some()),
+        };
+        if mutable {
+            errors.spanned(
+                input,
+                "a retried stream cannot take a `&mut` argument: its body is called again for each attempt while \
+                 the stream it returned may still hold the borrow; take `&` (with a `Mutex` or `RefCell` inside) \
+                 or an owned value",
+            );
+        }
+    }
 }
 
 fn check_values(config: &Config, errors: &mut Errors) {
@@ -114,7 +170,7 @@ fn check_combinations(config: &Config, func: &RetryFn, errors: &mut Errors) {
             );
         }
     }
-    if func.sig.asyncness.is_none() {
+    if func.sig.asyncness.is_none() && !crate::expand::stream::is_stream(&func.sig) {
         if let Some(timeout) = &config.timeout {
             errors.spanned(
                 &timeout.key,
@@ -166,7 +222,7 @@ fn check_item(func: &RetryFn, errors: &mut Errors) {
             format!("`#[retry]` requires the function to return `Result<_, _>`; `{}` returns `()`", sig.ident),
         ),
         ReturnType::Type(_, ty) => {
-            if returns_mut_borrow(func, ty) {
+            if returns_mut_borrow(func, ty) && !crate::expand::stream::is_stream(sig) {
                 errors.spanned(
                     ty,
                     "`#[retry]` cannot return a borrow of a `&mut` argument: each attempt needs a fresh mutable borrow, \
@@ -246,6 +302,14 @@ impl<'ast> Visit<'ast> for Lifetimes {
             self.named.push(l.ident.to_string());
         }
     }
+}
+
+/// A type as the user would write it: `Result<u32, E>`, not `Result < u32 , E >`.
+fn shown(ty: &Type) -> String {
+    let text = quote::quote!(#ty).to_string();
+    [(" < ", "<"), (" <", "<"), ("< ", "<"), (" >", ">"), (" ,", ","), ("& ", "&"), (" :: ", "::")]
+        .iter()
+        .fold(text, |text, (from, to)| text.replace(from, to))
 }
 
 /// A duration as the user wrote it: `"60s"`, not `1m`.

@@ -18,7 +18,7 @@ pub use crate::guard::set::{fits, Guards, NoGuard, Refused, SetRefusal};
 pub use crate::guard::Report;
 pub use crate::guard::{Breaker, Budget, Throttle};
 pub use crate::hooks::HookSet;
-pub use crate::observe::{emit, Callsites, ErrorField, Event, Events};
+pub use crate::observe::{emit, Callsites, ErrorField, Event, Events, Log};
 pub use crate::policy::{Backoff, Jitter, Policy};
 pub use crate::timer::{DefaultClock, DefaultTimer, Instant, StdClock, Timer};
 pub use crate::{__retry as retry, __retry_events as events};
@@ -391,4 +391,17 @@ impl<P: AsPolicy, F: FnOnce() -> P> AsPolicy for std::sync::LazyLock<P, F> {
 #[inline(always)]
 pub const fn duration(secs: u64, nanos: u32) -> Duration {
     Duration::new(secs, nanos)
+}
+
+/// A stream fn's [`RetryStream`](crate::stream::RetryStream), typed by the item its return
+/// type names, so that the body's `Ok`s and `Err`s need no annotation.
+pub fn retry_stream<I: RetryOutput, F, S>(
+    policy: Policy,
+    make: F,
+) -> crate::stream::RetryStream<F, S, HookSet<I::Ok, I::Err>>
+where
+    F: FnMut() -> S,
+    S: futures_core::Stream<Item = Result<I::Ok, I::Err>>,
+{
+    policy.retry_stream(make)
 }

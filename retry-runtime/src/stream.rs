@@ -55,7 +55,10 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
-use futures_core::stream::{FusedStream, Stream};
+use futures_core::stream::FusedStream;
+/// The `Stream` trait (`futures_core`'s, which `futures` re-exports), for a stream fn's
+/// return type.
+pub use futures_core::stream::Stream;
 use pin_project_lite::pin_project;
 
 use crate::attempt::Attempt;

@@ -59,7 +59,7 @@ pub(super) fn hooks(ctx: &Ctx<'_>, sig: &Ident) -> TokenStream {
 }
 
 /// A closure testing whether an error is, or has in its `source()` chain, one of `types`.
-fn types_test(rt: &TokenStream, given: &Given<Vec<Type>>) -> TokenStream {
+pub(super) fn types_test(rt: &TokenStream, given: &Given<Vec<Type>>) -> TokenStream {
     let [err, chain] = ["__err", "__chain"].map(local);
     // The view needs `dyn Error`: an error type without it is reported at the argument.
     let view = quote_spanned!(given.span()=> #err.__steadfast_dyn_error());

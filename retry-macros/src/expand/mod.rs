@@ -21,6 +21,7 @@ use crate::valid;
 
 mod args;
 mod hooks;
+pub(crate) mod stream;
 
 /// Input: the attribute's arguments and the item under it.
 /// Output: the function with its body wrapped in a retry loop; or, on any error, the item
@@ -115,7 +116,11 @@ fn generate(config: &Config, mut func: RetryFn) -> TokenStream {
         ret_span,
     };
     let rebinds = args::rebind_owned_args(&mut func.sig);
-    let body = retry_loop(&ctx, &func, rebinds, stmts);
+    let body = if stream::is_stream(&func.sig) {
+        stream::body(&ctx, &func.sig, rebinds, stmts)
+    } else {
+        retry_loop(&ctx, &func, rebinds, stmts)
+    };
     let RetryFn { attrs, vis, sig, .. } = func;
     let rt = &ctx.rt;
     quote! {
@@ -317,6 +322,14 @@ fn policy_section(ctx: &Ctx<'_>) -> (TokenStream, TokenStream) {
         };
         return (quote!(expr [#decls] [#policy]), policy.into_token_stream());
     }
+    let value = policy_setters(ctx);
+    let name = Ident::new("__STEADFAST_POLICY", Span::call_site());
+    (quote!(lit [#value]), quote!(&#name))
+}
+
+/// `.attempts(…).backoff(…)…`: one setter per policy key given, after `Policy::new()`.
+fn policy_setters(ctx: &Ctx<'_>) -> TokenStream {
+    let Ctx { config, rt, .. } = ctx;
     let duration = |d: &std::time::Duration| {
         let (secs, nanos) = (d.as_secs(), d.subsec_nanos());
         quote!(#rt::duration(#secs, #nanos))
@@ -370,8 +383,7 @@ fn policy_section(ctx: &Ctx<'_>) -> (TokenStream, TokenStream) {
         let f = Literal::f64_suffixed(given.value);
         value.extend(quote!(.factor(#f)));
     }
-    let name = Ident::new("__STEADFAST_POLICY", Span::call_site());
-    (quote!(lit [#value]), quote!(&#name))
+    value
 }
 
 /// The caller's error for a refusal: each guard's converted at its own key, where a

@@ -257,3 +257,32 @@ pub mod arguments {
         Ok(value)
     }
 }
+
+/// Retried streams: the body is the `make` closure of a `RetryStream`.
+pub mod streams {
+    use super::*;
+    use futures::stream;
+    use steadfast::stream::Stream;
+
+    /// A one-line body, every stream key, and a borrowed argument.
+    #[retry(
+        attempts = 3,
+        min = "1ms",
+        on = E,
+        when = |e| matches!(e, E::Busy),
+        first_item_timeout = "1s",
+        idle_timeout = "1s",
+        resume = |last| stream::iter([Ok(last + 1)]),
+        // The stream outlives the fn: its guards are places or `'static` ones.
+        breaker = *methods_breaker(),
+    )]
+    pub fn numbers(from: &u32) -> impl Stream<Item = Result<u32, E>> + '_ {
+        stream::iter([Ok(*from)])
+    }
+
+    /// Owned arguments and a run-time policy.
+    #[retry(policy = Policy::new().attempts(2), log = "off")]
+    pub fn owned(prompt: String) -> impl Stream<Item = Result<String, E>> + Send {
+        stream::iter([Ok(prompt)])
+    }
+}
