@@ -13,6 +13,33 @@ const UNITS: &[(&str, u128)] = &[
     ("ns", 1),
 ];
 
+/// Unit names from other languages and crates, with the one this attribute takes.
+const ALIASES: &[(&str, &str)] = &[
+    ("sec", "s"),
+    ("secs", "s"),
+    ("second", "s"),
+    ("seconds", "s"),
+    ("S", "s"),
+    ("min", "m"),
+    ("mins", "m"),
+    ("minute", "m"),
+    ("minutes", "m"),
+    ("hr", "h"),
+    ("hrs", "h"),
+    ("hour", "h"),
+    ("hours", "h"),
+    ("msec", "ms"),
+    ("msecs", "ms"),
+    ("millis", "ms"),
+    ("millisecond", "ms"),
+    ("milliseconds", "ms"),
+    ("MS", "ms"),
+    ("micros", "us"),
+    ("microseconds", "us"),
+    ("nanos", "ns"),
+    ("nanoseconds", "ns"),
+];
+
 const EXPECTED: &str = "expected a number followed by one of the units `h`, `m`, `s`, `ms`, `us`, `ns`, e.g. `\"250ms\"`, `\"1.5s\"` or `\"1m30s\"`";
 
 /// Parses a duration; the error is the whole message, ready to be spanned on the literal.
@@ -41,6 +68,12 @@ pub(crate) fn parse(text: &str) -> Result<Duration, String> {
             return Err(format!("duration `{text}` has no unit; {EXPECTED}"));
         }
         let Some(&(_, scale)) = UNITS.iter().find(|(name, _)| *name == unit) else {
+            if let Some((_, short)) = ALIASES.iter().find(|(alias, _)| *alias == unit) {
+                return Err(format!(
+                    "unknown duration unit `{unit}` in `{text}`; did you mean `\"{number}{short}\"`? The units are \
+                     `h`, `m`, `s`, `ms`, `us`, `ns`"
+                ));
+            }
             return Err(format!("unknown duration unit `{unit}` in `{text}`; {EXPECTED}"));
         };
         if number == "." || number.matches('.').count() > 1 {
@@ -103,6 +136,10 @@ mod tests {
             ("", "empty duration"),
             ("   ", "empty duration"),
             ("2x", "unknown duration unit `x`"),
+            ("2sec", "did you mean `\"2s\"`?"),
+            ("1.5 seconds", "did you mean `\"1.5s\"`?"),
+            ("250millis", "did you mean `\"250ms\"`?"),
+            ("1m30secs", "did you mean `\"30s\"`?"),
             ("-1s", "negative"),
             ("1.2.3s", "malformed number `1.2.3`"),
             ("s", "unit without a number"),

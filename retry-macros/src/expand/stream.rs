@@ -91,9 +91,6 @@ pub(super) fn body(ctx: &Ctx<'_>, sig: &Signature, rebinds: Vec<TokenStream>, st
             chain.extend(quote_spanned!(at=> .#method(&#expr)));
         }
     }
-    if let Some(given) = &config.resume {
-        chain.extend(hook("resume", given));
-    }
     if let Some(given) = &config.timer {
         let timer = &given.value;
         chain.extend(quote_spanned!(first_span(timer)=> .timer::<#timer>()));
@@ -112,6 +109,11 @@ pub(super) fn body(ctx: &Ctx<'_>, sig: &Signature, rebinds: Vec<TokenStream>, st
     let name = sig.ident.to_string();
     let name = Literal::string(name.strip_prefix("r#").unwrap_or(&name));
     chain.extend(quote!(.log(#rt::Log::#level).named(#name)));
+    // Last: a resume of the wrong shape is reported at the hook, with no method after it
+    // to fail again.
+    if let Some(given) = &config.resume {
+        chain.extend(hook("resume", given));
+    }
     chain
 }
 
