@@ -572,3 +572,26 @@ async fn the_attribute_clones_owned_arguments_and_takes_a_run_time_policy() {
     let items = all(numbers("n".to_string(), &fail_first)).await;
     assert_eq!(items, [Ok("n1".to_string()), Ok("n2".to_string())]);
 }
+
+/// A resumable stream whose closures borrow the task's locals can be spawned: its type is
+/// `Send` without rustc having to prove the resume closure's higher-ranked bound (it could
+/// not, and `tokio::spawn` of such a task failed to compile with "one type is more
+/// general than the other").
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_resumable_stream_in_a_spawned_task() {
+    let task = tokio::spawn(async move {
+        let base = 10u32;
+        let opens = AtomicU32::new(0);
+        let stream = Policy::new()
+            .attempts(3)
+            .backoff(steadfast::Backoff::None)
+            .retry_stream(|| {
+                opens.fetch_add(1, Ordering::Relaxed);
+                stream::iter([Ok(base), Err(E::Busy)]).boxed()
+            })
+            .resume(|last: &u32| stream::iter([Ok(last + base)]).boxed());
+        let items: Vec<_> = stream.collect().await;
+        (items, opens.load(Ordering::Relaxed))
+    });
+    assert_eq!(task.await.unwrap(), (vec![Ok(10), Ok(20)], 1));
+}

@@ -11,17 +11,19 @@
 //! ```text
 //! cargo run --example ai_batch
 //! cargo run --example ai_batch -- --seed 42 --concurrency 16
+//! cargo run --example ai_batch -- --stream
 //! OPENAI_API_KEY=sk-... cargo run --example ai_batch -- --endpoint https://api.openai.com/v1
 //! ```
 //!
 //! Options: `--endpoint URL` (a real API; the key is read from `$OPENAI_API_KEY`, or the
 //! variable named by `--key-env`), `--model NAME`, `--prompts N`, `--concurrency N`,
-//! `--seed S`. The exit code is 1 if a prompt was lost: neither completed nor reported
+//! `--seed S`, `--stream` (streamed completions, see `streaming.rs`). The exit code is 1 if a prompt was lost: neither completed nor reported
 //! failed.
 
 mod client;
 mod report;
 mod server;
+mod streaming;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -43,7 +45,7 @@ use report::{Outcome, Report};
 const MAX_REQUEUES: u32 = 100;
 
 const USAGE: &str =
-    "usage: ai_batch [--endpoint URL] [--key-env VAR] [--model NAME] [--prompts N] [--concurrency N] [--seed S]";
+    "usage: ai_batch [--stream] [--endpoint URL] [--key-env VAR] [--model NAME] [--prompts N] [--concurrency N] [--seed S]";
 
 struct Options {
     endpoint: Option<String>,
@@ -52,6 +54,7 @@ struct Options {
     prompts: usize,
     concurrency: usize,
     seed: u64,
+    stream: bool,
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
@@ -62,6 +65,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
         prompts: 100,
         concurrency: 8,
         seed: 7,
+        stream: false,
     };
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or_else(|| format!("`{name}` needs a value"));
@@ -76,6 +80,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
                 options.concurrency = (number("--concurrency", value("--concurrency")?)? as usize).max(1)
             }
             "--seed" => options.seed = number("--seed", value("--seed")?)?,
+            "--stream" => options.stream = true,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument `{other}`")),
         }
@@ -174,6 +179,13 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if options.stream {
+        if options.endpoint.is_some() {
+            eprintln!("error: `--stream` runs against the local server only");
+            return ExitCode::from(2);
+        }
+        return streaming::run(options.prompts as u32, options.concurrency, options.seed).await;
+    }
     let mut rng = StdRng::seed_from_u64(options.seed);
 
     // Where to send the batch, and with which keys.

@@ -72,11 +72,17 @@ use crate::observe::{BuilderEvents, Log};
 use crate::policy::Policy;
 use crate::timer::{DefaultTimer, Timer};
 
+/// The type of a stream's continuation, for items `I`: named without the bounds of
+/// [`Resume`], so that the type of a retried stream is known without proving them (which
+/// rustc cannot always do for a higher-ranked closure, e.g. in a `Send` check).
+pub trait Continuation<I> {
+    /// The continuation.
+    type Stream;
+}
+
 /// How a committed stream is continued after a failure: [`NoResume`], or the closure given
 /// to [`RetryStream::resume`].
-pub trait Resume<T, E> {
-    /// The continuation.
-    type Stream: Stream<Item = Result<T, E>>;
+pub trait Resume<T, E>: Continuation<Result<T, E>> {
     /// Whether there is a way to resume at all.
     const ON: bool;
     /// Keeps what the next resume needs of `item`, the last `Ok` item yielded.
@@ -89,8 +95,11 @@ pub trait Resume<T, E> {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoResume;
 
+impl<I> Continuation<I> for NoResume {
+    type Stream = Nothing<I>;
+}
+
 impl<T, E> Resume<T, E> for NoResume {
-    type Stream = Nothing<Result<T, E>>;
     const ON: bool = false;
 
     #[inline(always)]
@@ -128,12 +137,15 @@ impl<F, C> fmt::Debug for ResumeWith<F, C> {
     }
 }
 
+impl<I, F, C> Continuation<I> for ResumeWith<F, C> {
+    type Stream = C;
+}
+
 impl<T: Clone, E, F, C> Resume<T, E> for ResumeWith<F, C>
 where
     F: FnMut(&T) -> C,
     C: Stream<Item = Result<T, E>>,
 {
-    type Stream = C;
     const ON: bool = true;
 
     #[inline]
@@ -183,7 +195,7 @@ pin_project! {
     /// stream lives. Events have target `steadfast` and `fn = "retry_stream"` (see
     /// [`named`](Self::named)).
     #[must_use = "a retried stream does nothing until it is polled"]
-    pub struct RetryStream<F, S, H: Types, G: GuardSet = Guards, Tm: Timer = DefaultTimer, R: Resume<H::T, H::E> = NoResume> {
+    pub struct RetryStream<F, S, H: Types, G: GuardSet = Guards, Tm: Timer = DefaultTimer, R: Continuation<Result<H::T, H::E>> = NoResume> {
         policy: Policy,
         make: F,
         hooks: H,
@@ -210,7 +222,7 @@ pin_project! {
         armed: bool,
         limit: Duration,
         #[pin]
-        state: State<S, R::Stream, H::E>,
+        state: State<S, <R as Continuation<Result<H::T, H::E>>>::Stream, H::E>,
     }
 }
 
@@ -504,6 +516,7 @@ where
     G: GuardSet,
     Tm: Timer,
     R: Resume<T, E>,
+    R::Stream: Stream<Item = Result<T, E>>,
     E: Report<SetRefusal<G::B, G::Th, G::U>> + fmt::Debug,
 {
     type Item = Result<T, E>;
