@@ -393,12 +393,13 @@ pub const fn duration(secs: u64, nanos: u32) -> Duration {
     Duration::new(secs, nanos)
 }
 
+#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer", feature = "embassy"))]
 /// A stream fn's [`RetryStream`](crate::stream::RetryStream), typed by the item its return
 /// type names, so that the body's `Ok`s and `Err`s need no annotation.
 pub fn retry_stream<I: RetryOutput, F, S>(
     policy: Policy,
     make: F,
-) -> crate::stream::RetryStream<F, S, HookSet<I::Ok, I::Err>>
+) -> crate::stream::RetryStream<F, S, HookSet<I::Ok, I::Err>, Guards, DefaultTimer>
 where
     F: FnMut() -> S,
     S: futures_core::Stream<Item = Result<I::Ok, I::Err>>,

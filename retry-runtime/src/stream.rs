@@ -70,7 +70,7 @@ use crate::guard::{Breaker, Budget, Fits, Report, Throttle};
 use crate::hooks::{Hint, HookSet, Hooks, Notify, Predicate};
 use crate::observe::{BuilderEvents, Log};
 use crate::policy::Policy;
-use crate::timer::{DefaultTimer, Timer};
+use crate::timer::Timer;
 
 /// The type of a stream's continuation, for items `I`: named without the bounds of
 /// [`Resume`], so that the type of a retried stream is known without proving them (which
@@ -195,7 +195,7 @@ pin_project! {
     /// stream lives. Events have target `steadfast` and `fn = "retry_stream"` (see
     /// [`named`](Self::named)).
     #[must_use = "a retried stream does nothing until it is polled"]
-    pub struct RetryStream<F, S, H: Types, G: GuardSet = Guards, Tm: Timer = DefaultTimer, R: Continuation<Result<H::T, H::E>> = NoResume> {
+    pub struct RetryStream<F, S, H: Types, G: GuardSet, Tm: Timer, R: Continuation<Result<H::T, H::E>> = NoResume> {
         policy: Policy,
         make: F,
         hooks: H,
@@ -241,11 +241,17 @@ pin_project! {
     }
 }
 
+// On the default timer: with no timer feature there is none to time the items on.
+#[cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer", feature = "embassy"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "tokio", feature = "smol", feature = "futures-timer", feature = "embassy"))))]
 impl Policy {
     /// Retries a stream until its first item, under this policy: `make` makes one attempt's
     /// stream (an open that can fail is a stream whose first item is the error). See the
     /// [`stream`](crate::stream) module for the rules.
-    pub fn retry_stream<F, S, T, E>(self, make: F) -> RetryStream<F, S, HookSet<T, E>>
+    pub fn retry_stream<F, S, T, E>(
+        self,
+        make: F,
+    ) -> RetryStream<F, S, HookSet<T, E>, Guards, crate::timer::DefaultTimer>
     where
         F: FnMut() -> S,
         S: Stream<Item = Result<T, E>>,
@@ -386,14 +392,20 @@ impl<F, S, H: Types, B: Slot, Th: Slot, U: Slot, Tm: Timer, R: Resume<H::T, H::E
 
     /// Lets each attempt and resume through `breaker`: while it is open the stream yields
     /// `E::from(Open)` and ends.
-    pub fn breaker<Gd: Fits<Breaker> + ?Sized>(self, breaker: &Gd) -> RetryStream<F, S, H, Guards<&Gd, Th, U>, Tm, R> {
+    pub fn breaker<Gd: Fits<Breaker> + ?Sized>(self, breaker: &Gd) -> RetryStream<F, S, H, Guards<&Gd, Th, U>, Tm, R>
+    where
+        H::E: Report<Gd::Refusal>,
+    {
         self.remake(|hooks, guards, resume| {
             (hooks, guards.breaker(crate::guard::set::fits::<Breaker, Gd>(breaker)), resume)
         })
     }
 
     /// Stops retrying and resuming while `budget` is spent.
-    pub fn budget<Gd: Fits<Budget> + ?Sized>(self, budget: &Gd) -> RetryStream<F, S, H, Guards<B, Th, &Gd>, Tm, R> {
+    pub fn budget<Gd: Fits<Budget> + ?Sized>(self, budget: &Gd) -> RetryStream<F, S, H, Guards<B, Th, &Gd>, Tm, R>
+    where
+        H::E: Report<Gd::Refusal>,
+    {
         self.remake(|hooks, guards, resume| {
             (hooks, guards.budget(crate::guard::set::fits::<Budget, Gd>(budget)), resume)
         })
@@ -413,7 +425,8 @@ impl<F, S, H: Types, G: GuardSet, Tm: Timer, R: Resume<H::T, H::E>> RetryStream<
         self
     }
 
-    /// Sleeps, times the items and reads the time on `T2` instead of the [`DefaultTimer`].
+    /// Sleeps, times the items and reads the time on `T2` instead of the
+    /// [`DefaultTimer`](crate::timer::DefaultTimer).
     pub fn timer<T2: Timer>(self) -> RetryStream<F, S, H, G, T2, R> {
         self.rebuilt(|hooks, guards, resume| (hooks, guards, resume))
     }
