@@ -229,7 +229,7 @@ where
     pub fn call(mut self) -> Result<T, M::Err> {
         let mut policy = self.policy;
         policy.timeout = None;
-        let mut call: Call<Blocking<C>, B, Th, U> = Call::new(&policy, self.guards, N::ACTIVE);
+        let mut call: Call<Blocking<C>, B, Th, U> = Call::named(&policy, self.guards, N::ACTIVE, self.name);
         let mut events = BuilderEvents { log: self.log, name: self.name };
         loop {
             if let Err(refusal) = call.ready_blocking() {
@@ -446,7 +446,7 @@ where
             untimed();
             policy.timeout = None;
         }
-        let call = Call::new(&policy, self.guards, N::ACTIVE);
+        let call = Call::named(&policy, self.guards, N::ACTIVE, self.name);
         RetryFuture {
             policy,
             op: self.op,

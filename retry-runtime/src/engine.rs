@@ -29,7 +29,7 @@ use crate::backoff::Schedule;
 use crate::guard::set::{Admission, Guards, NoGuard, Pending, Permit, Refusals, SetRefusal, Slot};
 use crate::guard::{Immediate, Verdict};
 use crate::hooks::Hooks;
-use crate::observe::{Event, Events, Kind, Reason};
+use crate::observe::{Event, Events, Kind, Meter, Reason};
 use crate::policy::Policy;
 use crate::testing;
 use crate::timer::{Instant, Timer};
@@ -84,6 +84,8 @@ pub struct Call<T: Timer, B: Slot, Th: Slot, U: Slot, S: Start = Option<Instant>
     permit: Permit<B, Th, U>,
     start: S,
     slow: Option<Pin<Box<Slow<T, B, Th, U>>>>,
+    // Empty without the `metrics` feature.
+    meter: Meter,
 }
 
 /// When the first attempt started, kept only by a call that needs it (a deadline, a
@@ -160,8 +162,14 @@ impl<T: Timer, B: Slot, Th: Slot, U: Slot, St: Start> Call<T, B, Th, U, St> {
     /// deadline or `needs_start` (a `notify` hook) says so.
     #[inline(always)]
     pub fn new(policy: &Policy, guards: Guards<B, Th, U>, needs_start: bool) -> Self {
+        Self::named(policy, guards, needs_start, "retry")
+    }
+
+    /// [`new`](Self::new) for the function `name`, the `fn` label of its metrics.
+    #[inline(always)]
+    pub fn named(policy: &Policy, guards: Guards<B, Th, U>, needs_start: bool, name: &'static str) -> Self {
         let start = St::read::<T>(needs_start || policy.deadline.is_some());
-        Call { permit: Permit::new(guards), start, slow: None }
+        Call { permit: Permit::new(guards), start, slow: None, meter: Meter::call(name) }
     }
 
     /// Attempts made so far (1 during the first).
@@ -227,9 +235,15 @@ impl<T: Timer, B: Slot, Th: Slot, U: Slot, St: Start> Call<T, B, Th, U, St> {
             }
             match ready!(admission) {
                 Admission::Admitted => return Poll::Ready(Ok(())),
-                Admission::Refused(refusal) => return Poll::Ready(Err(refusal)),
+                Admission::Refused(refusal) => {
+                    self.meter.gave_up(refusal.reason());
+                    return Poll::Ready(Err(refusal));
+                }
                 // A throttle's wait is not a retry sleep: neither recorded nor skipped.
-                Admission::Wait(wait) => self.arm(wait),
+                Admission::Wait(wait) => {
+                    self.meter.throttled(wait);
+                    self.arm(wait)
+                }
             }
         }
     }
@@ -288,7 +302,12 @@ impl<T: Timer, B: Slot, Th: Slot, U: Slot, St: Start> Call<T, B, Th, U, St> {
     /// before it builds what step 3 needs, so that the happy path builds none of it.
     #[inline(always)]
     pub fn ends_at_once<V, E, H: Hooks<V, E>>(&self, outcome: &Outcome<'_, V, E>, _: &H) -> bool {
-        H::OK_ENDS && Permit::<B, Th, U>::UNGUARDED && self.slow.is_none() && matches!(outcome, Outcome::Ok(_))
+        let ends =
+            H::OK_ENDS && Permit::<B, Th, U>::UNGUARDED && self.slow.is_none() && matches!(outcome, Outcome::Ok(_));
+        if ends {
+            self.meter.attempt();
+        }
+        ends
     }
 
     /// Step 3 with the task's context, or none for a driver that cannot wait (a noop one
@@ -309,6 +328,7 @@ impl<T: Timer, B: Slot, Th: Slot, U: Slot, St: Start> Call<T, B, Th, U, St> {
         if self.slow.is_none() {
             // The first attempt: nothing is pending yet. An unguarded success ends the call
             // here, so the happy path is a hook, a branch and the return.
+            self.meter.attempt();
             let retry = hooks.retry(&outcome);
             if !retry && Permit::<B, Th, U>::UNGUARDED && matches!(outcome, Outcome::Ok(_)) {
                 return Poll::Ready(false);
@@ -345,6 +365,7 @@ impl<T: Timer, B: Slot, Th: Slot, U: Slot, St: Start> Call<T, B, Th, U, St> {
                 decision
             }
             None => {
+                self.meter.attempt();
                 let retry = hooks.retry(&outcome);
                 return self.judge(cx, policy, outcome, retry, hooks, events);
             }
@@ -481,6 +502,7 @@ impl<T: Timer, B: Slot, Th: Slot, U: Slot, St: Start> Call<T, B, Th, U, St> {
                 return false;
             }
         };
+        self.meter.retry(delay);
         if H::NOTIFY {
             hooks.notify(&Attempt::new(attempt, delay, error, elapsed.unwrap_or_default()));
         }
@@ -506,6 +528,7 @@ impl<T: Timer, B: Slot, Th: Slot, U: Slot, St: Start> Call<T, B, Th, U, St> {
 
     #[cold]
     fn stop<E, S: Events<E>>(&self, policy: &Policy, kind: Kind, reason: Reason, error: Option<&E>, events: &mut S) {
+        self.meter.gave_up(reason);
         events.event(&Event {
             kind,
             attempt: self.attempt(),
@@ -569,8 +592,14 @@ where
             }
             match self.permit.poll_admit(&mut None, &mut cx) {
                 Poll::Ready(Admission::Admitted) | Poll::Pending => return Ok(()),
-                Poll::Ready(Admission::Refused(refusal)) => return Err(refusal),
-                Poll::Ready(Admission::Wait(wait)) => std::thread::sleep(wait),
+                Poll::Ready(Admission::Refused(refusal)) => {
+                    self.meter.gave_up(refusal.reason());
+                    return Err(refusal);
+                }
+                Poll::Ready(Admission::Wait(wait)) => {
+                    self.meter.throttled(wait);
+                    std::thread::sleep(wait)
+                }
             }
         }
     }

@@ -13,7 +13,8 @@
 //!   them too;
 //! - `policy`: `lit [setters]` (a `const` from the literal keys) or `expr [decls] [ref]`;
 //! - `sig`: the expression making the signature, spanned at the return type;
-//! - `call`: `default [start] notify` or `custom [expression]`;
+//! - `call`: `default [start] notify name` or `custom [expression] notify name` (`name`:
+//!   the fn's, the `fn` label of its metrics);
 //! - `guards`: `none`, or `some [decls] [set] [refused]`;
 //! - `attempt`: `plain [ret] {body}` or `custom [statements]`;
 //! - `after`: `[outcome] [hooks] [events]`, events being `off` or `on name LEVEL`;
@@ -76,11 +77,11 @@ macro_rules! __retry {
     (@guard_set [none]) => { $crate::__private::Guards::new() };
     (@guard_set [some [$($decls:tt)*] [$($set:tt)*] $($rest:tt)*]) => { $($set)* };
 
-    (@call [$mode:ident] [$($policy:tt)*] [$($guards:tt)*] [default [$start:ty] $notify:literal]) => {
-        $crate::__retry!(@new [$mode] [$start])($($policy)*, $crate::__retry!(@guard_set [$($guards)*]), $notify)
+    (@call [$mode:ident] [$($policy:tt)*] [$($guards:tt)*] [default [$start:ty] $notify:literal $name:literal]) => {
+        $crate::__retry!(@new [$mode] [$start])($($policy)*, $crate::__retry!(@guard_set [$($guards)*]), $notify, $name)
     };
-    (@call [$mode:ident] [$($policy:tt)*] [$($guards:tt)*] [custom [$($new:tt)*] $notify:literal]) => {
-        $($new)*($($policy)*, $crate::__retry!(@guard_set [$($guards)*]), $notify)
+    (@call [$mode:ident] [$($policy:tt)*] [$($guards:tt)*] [custom [$($new:tt)*] $notify:literal $name:literal]) => {
+        $($new)*($($policy)*, $crate::__retry!(@guard_set [$($guards)*]), $notify, $name)
     };
     (@new [async] [$start:ty]) => { $crate::__private::timed::<$crate::__private::DefaultTimer, _, _, _, $start> };
     // A sync fn sleeps on the thread, so its deadline reads the clock of the thread: std's,

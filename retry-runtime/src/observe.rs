@@ -403,3 +403,79 @@ fn builder_event<E>(log: Log, name: &str, event: &Event<'_, E>, error: Option<Er
     };
     dispatch(callsite.metadata(), callsite.interest(), name, event, error, &[]);
 }
+
+/// A call's metrics (feature `metrics`, `steadfast::metrics`): its function's name, and one
+/// method per thing counted. Without the feature it is empty and every method does
+/// nothing, so a call carries and computes nothing for it: this, and the breaker's
+/// [`breaker_changed`], are the only places the feature is read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Meter {
+    #[cfg(feature = "metrics")]
+    name: &'static str,
+}
+
+#[cfg(feature = "metrics")]
+use crate::metrics as m;
+
+impl Meter {
+    /// The metrics of the function `name`; counts the call.
+    #[inline(always)]
+    pub(crate) fn call(name: &'static str) -> Self {
+        #[cfg(feature = "metrics")]
+        {
+            ::metrics::counter!(m::CALLS, "fn" => name).increment(1);
+            Meter { name }
+        }
+        #[cfg(not(feature = "metrics"))]
+        {
+            let _ = name;
+            Meter {}
+        }
+    }
+
+    /// An attempt ended.
+    #[inline(always)]
+    pub(crate) fn attempt(self) {
+        #[cfg(feature = "metrics")]
+        ::metrics::counter!(m::ATTEMPTS, "fn" => self.name).increment(1);
+    }
+
+    /// A retry was decided, after `delay`.
+    #[inline(always)]
+    pub(crate) fn retry(self, delay: Duration) {
+        #[cfg(feature = "metrics")]
+        {
+            ::metrics::counter!(m::RETRIES, "fn" => self.name).increment(1);
+            ::metrics::histogram!(m::SLEEP_SECONDS, "fn" => self.name).record(delay.as_secs_f64());
+        }
+        #[cfg(not(feature = "metrics"))]
+        let _ = delay;
+    }
+
+    /// The call ended with an error, for `reason`.
+    #[inline(always)]
+    pub(crate) fn gave_up(self, reason: Reason) {
+        #[cfg(feature = "metrics")]
+        ::metrics::counter!(m::GIVE_UPS, "fn" => self.name, "reason" => reason.as_str()).increment(1);
+        #[cfg(not(feature = "metrics"))]
+        let _ = reason;
+    }
+
+    /// The call waits `wait` for a throttle's permit.
+    #[inline(always)]
+    pub(crate) fn throttled(self, wait: Duration) {
+        #[cfg(feature = "metrics")]
+        ::metrics::histogram!(m::THROTTLE_WAIT_SECONDS, "fn" => self.name).record(wait.as_secs_f64());
+        #[cfg(not(feature = "metrics"))]
+        let _ = wait;
+    }
+}
+
+/// A breaker changed state: `to` is `"open"`, `"half_open"` or `"closed"`.
+#[inline(always)]
+pub(crate) fn breaker_changed(breaker: &'static str, to: &'static str) {
+    #[cfg(feature = "metrics")]
+    ::metrics::counter!(m::BREAKER_TRANSITIONS, "breaker" => breaker, "to" => to).increment(1);
+    #[cfg(not(feature = "metrics"))]
+    let _ = (breaker, to);
+}

@@ -312,25 +312,27 @@ impl<E> Events<E> for NoEvents {
     fn event(&mut self, _: &Event<'_, E>) {}
 }
 
-/// The call of an async fn, on the timer `T`; spanned at the fn's `async` (or the `timer`
-/// key), where a missing timer is reported.
+/// The call of the async fn `name`, on the timer `T`; spanned at the fn's `async` (or the
+/// `timer` key), where a missing timer is reported.
 #[inline(always)]
 pub fn timed<T: Timer, B: Slot, Th: Slot, U: Slot, S: Start>(
     policy: &Policy,
     guards: Guards<B, Th, U>,
     notify: bool,
+    name: &'static str,
 ) -> Call<T, B, Th, U, S> {
-    Call::new(policy, guards, notify)
+    Call::named(policy, guards, notify, name)
 }
 
-/// The call of a sync fn, on the clock `C`.
+/// The call of the sync fn `name`, on the clock `C`.
 #[inline(always)]
 pub fn blocking<C: Clock, B: Slot, Th: Slot, U: Slot, S: Start>(
     policy: &Policy,
     guards: Guards<B, Th, U>,
     notify: bool,
+    name: &'static str,
 ) -> Call<Blocking<C>, B, Th, U, S> {
-    Call::new(policy, guards, notify)
+    Call::named(policy, guards, notify, name)
 }
 
 /// With `wrap`: whether `unless = T` names a timeout.

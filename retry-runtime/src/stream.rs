@@ -538,7 +538,8 @@ where
         let mut this = self.project();
         let policy = &*this.policy;
         let guards = *this.guards;
-        let call = this.call.get_or_insert_with(|| Call::new(policy, guards.set(), N::ACTIVE));
+        let name = this.events.name;
+        let call = this.call.get_or_insert_with(|| Call::named(policy, guards.set(), N::ACTIVE, name));
         let mut hooks = StreamHooks(this.hooks, PhantomData);
         loop {
             let item = match this.state.as_mut().project() {

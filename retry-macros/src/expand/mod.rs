@@ -181,8 +181,10 @@ fn retry_loop(ctx: &Ctx<'_>, func: &RetryFn, rebinds: Vec<TokenStream>, stmts: T
     } else {
         quote!(#rt::NoStart)
     };
+    let name = func.sig.ident.to_string();
+    let name = Literal::string(name.strip_prefix("r#").unwrap_or(&name));
     let call_init = match &config.timer {
-        None => quote!(default [#start] #notify),
+        None => quote!(default [#start] #notify #name),
         Some(given) => {
             let timer = &given.value;
             let new = if ctx.is_async {
@@ -190,15 +192,13 @@ fn retry_loop(ctx: &Ctx<'_>, func: &RetryFn, rebinds: Vec<TokenStream>, stmts: T
             } else {
                 located(quote!(#rt::blocking::<#timer, _, _, _, #start>), first_span(timer))
             };
-            quote!(custom [#new] #notify)
+            quote!(custom [#new] #notify #name)
         }
     };
 
     let events = match config.level() {
         Level::Off => quote!(off),
         level => {
-            let name = func.sig.ident.to_string();
-            let name = Literal::string(name.strip_prefix("r#").unwrap_or(&name));
             let level = Ident::new(
                 match level {
                     Level::Error => "ERROR",

@@ -23,6 +23,7 @@ use std::time::Duration;
 use super::sync::{const_fn, AtomicU64, Ordering};
 use super::{Admit, Fits, Guard, Immediate, Record, Verdict};
 use crate::error::Open;
+use crate::observe;
 use crate::timer::{Clock, DefaultClock, Instant};
 
 /// Where a [`Breaker`] stands.
@@ -265,7 +266,12 @@ impl<C: Clock> Breaker<C> {
             }
             let wanted = next(word, CLOSED, 0);
             match self.state.compare_exchange_weak(word, wanted, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => return,
+                Ok(_) => {
+                    if phase(word) != CLOSED {
+                        observe::breaker_changed(self.name, "closed");
+                    }
+                    return;
+                }
                 Err(actual) => word = actual,
             }
         }
@@ -319,6 +325,7 @@ impl<C: Clock> Breaker<C> {
             match self.state.compare_exchange_weak(word, wanted, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => {
                     if phase(word) == OPEN {
+                        observe::breaker_changed(self.name, "half_open");
                         tracing::info!(
                             target: "steadfast::breaker",
                             breaker = self.name,
@@ -357,6 +364,7 @@ impl<C: Clock> Breaker<C> {
             match self.state.compare_exchange_weak(word, wanted, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => {
                     if phase(word) == HALF_OPEN {
+                        observe::breaker_changed(self.name, "closed");
                         tracing::info!(
                             target: "steadfast::breaker",
                             breaker = self.name,
@@ -394,6 +402,7 @@ impl<C: Clock> Breaker<C> {
     fn open(&self, opening: u64, probe_failed: bool) {
         self.reopen_at.store(C::now().saturating_add(self.cooldown).as_nanos(), Ordering::Release);
         self.state.store((opening & !(0b11 << PHASE_SHIFT)) | (OPEN << PHASE_SHIFT), Ordering::Release);
+        observe::breaker_changed(self.name, "open");
         let cooldown_ms = u64::try_from(self.cooldown.as_millis()).unwrap_or(u64::MAX);
         if probe_failed {
             tracing::warn!(

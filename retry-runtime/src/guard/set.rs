@@ -151,6 +151,18 @@ pub enum Refused<B, T, U> {
     Budget(U),
 }
 
+impl<B, T, U> Refused<B, T, U> {
+    /// The reason of the give-up this refusal ends a call with.
+    pub(crate) const fn reason(&self) -> crate::observe::Reason {
+        use crate::observe::Reason;
+        match self {
+            Refused::Breaker(_) => Reason::BreakerOpen,
+            Refused::Throttle(_) => Reason::Refused,
+            Refused::Budget(_) => Reason::BudgetSpent,
+        }
+    }
+}
+
 #[diagnostic::do_not_recommend]
 impl<E: Report<B> + Report<T> + Report<U>, B, T, U> Report<Refused<B, T, U>> for E {
     fn report(refusal: Refused<B, T, U>) -> Self {
