@@ -4,6 +4,7 @@
 use std::cell::{Cell, RefCell};
 use std::time::Duration;
 
+use steadfast::timer::{Clock, Timer, Tokio};
 use steadfast::{testing, Elapsed, Jitter, Log, Policy};
 use tokio::time::{sleep, Instant};
 
@@ -109,12 +110,50 @@ async fn deadline_stops_before_a_sleep_that_would_pass_it() {
     assert_eq!(start.elapsed(), 7 * S);
 }
 
+thread_local! {
+    static CLOCK_READS: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Tokio's timer, counting every read of its clock (a paused clock does not move, so only a
+/// count can tell a read happened).
+struct Counted;
+
+impl Clock for Counted {
+    fn now() -> steadfast::timer::Instant {
+        CLOCK_READS.with(|n| n.set(n.get() + 1));
+        Tokio::now()
+    }
+}
+
+impl Timer for Counted {
+    type Sleep = <Tokio as Timer>::Sleep;
+
+    fn sleep(duration: Duration) -> Self::Sleep {
+        Tokio::sleep(duration)
+    }
+}
+
+fn clock_reads() -> u32 {
+    CLOCK_READS.with(|n| n.replace(0))
+}
+
+#[steadfast::retry(attempts = 3, min = "1s", timer = Counted)]
+async fn attribute_on_counted() -> Result<u32, E> {
+    Ok(1)
+}
+
 #[tokio::test(start_paused = true)]
 async fn succeeds_without_touching_the_clock() {
-    let start = Instant::now();
-    let result: Result<u32, E> = Policy::new().retry(|| async { Ok(7) }).await;
+    let result: Result<u32, E> = Policy::new().retry(|| async { Ok(7) }).timer::<Counted>().await;
     assert_eq!(result, Ok(7));
-    assert_eq!(start.elapsed(), Duration::ZERO);
+    assert_eq!(clock_reads(), 0, "the builder's happy path reads no clock");
+    assert_eq!(attribute_on_counted().await, Ok(1));
+    assert_eq!(clock_reads(), 0, "the attribute's happy path reads no clock");
+
+    // The count sees a read where there is one: a deadline's start.
+    let result: Result<u32, E> = Policy::new().deadline(S).retry(|| async { Ok(7) }).timer::<Counted>().await;
+    assert_eq!(result, Ok(7));
+    assert!(clock_reads() > 0, "a deadline is measured from the start");
 }
 
 /// A foreign error type through the builder: `.wrap()` may come first, and the hooks and

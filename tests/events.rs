@@ -2,60 +2,20 @@
 //! fields, the function's module as target, and never an argument's value.
 
 use std::fmt;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use capture::Seen;
 use steadfast::retry;
-use tracing::field::{Field, Visit};
-use tracing::{Event, Level, Subscriber};
-use tracing_subscriber::layer::{Context, SubscriberExt};
-use tracing_subscriber::Layer;
+use tracing::Level;
 
-#[derive(Debug, Clone, PartialEq)]
-struct Seen {
-    level: Level,
-    target: String,
-    fields: Vec<(String, String)>,
-}
+#[path = "common/capture.rs"]
+mod capture;
 
-impl Seen {
-    fn field(&self, name: &str) -> Option<&str> {
-        self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
-    }
-}
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<Seen>>>);
-
-impl<S: Subscriber> Layer<S> for Capture {
-    fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
-        struct Fields(Vec<(String, String)>);
-        impl Visit for Fields {
-            fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-                self.0.push((field.name().to_string(), format!("{value:?}")));
-            }
-            fn record_str(&mut self, field: &Field, value: &str) {
-                self.0.push((field.name().to_string(), value.to_string()));
-            }
-        }
-        let mut fields = Fields(Vec::new());
-        event.record(&mut fields);
-        self.0.lock().unwrap().push(Seen {
-            level: *event.metadata().level(),
-            target: event.metadata().target().to_string(),
-            fields: fields.0,
-        });
-    }
-}
-
-/// Runs `f` with a subscriber that records every event.
+/// Runs `f`, capturing the events of this thread.
 async fn capture<F: std::future::Future>(f: F) -> Vec<Seen> {
-    let capture = Capture::default();
-    let subscriber = tracing_subscriber::registry().with(capture.clone());
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let capture = capture::start();
     f.await;
-    let seen = capture.0.lock().unwrap().clone();
-    seen
+    capture.events()
 }
 
 #[derive(Debug)]

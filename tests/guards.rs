@@ -7,11 +7,14 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 use steadfast::{retry, Breaker, BreakerState, Budget, Open, Policy, Throttle};
 use tokio::time::{advance, Instant};
+
+#[path = "common/capture.rs"]
+mod capture;
 
 const MS: Duration = Duration::from_millis(1);
 const S: Duration = Duration::from_secs(1);
@@ -491,34 +494,10 @@ async fn breaker_on_the_builder() {
 
 #[tokio::test(start_paused = true)]
 async fn breaker_events() {
-    use tracing::field::{Field, Visit};
-    use tracing::{Event, Level, Subscriber};
-    use tracing_subscriber::layer::{Context, SubscriberExt};
-    use tracing_subscriber::Layer;
-
-    #[derive(Clone, Default)]
-    struct Capture(Arc<Mutex<Vec<(Level, String, String)>>>);
-
-    impl<S: Subscriber> Layer<S> for Capture {
-        fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
-            struct Message(String);
-            impl Visit for Message {
-                fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-                    if field.name() == "message" {
-                        self.0 = format!("{value:?}");
-                    }
-                }
-            }
-            let mut message = Message(String::new());
-            event.record(&mut message);
-            let meta = event.metadata();
-            self.0.lock().unwrap().push((*meta.level(), meta.target().to_string(), message.0));
-        }
-    }
+    use tracing::Level;
 
     static BREAKER: Breaker = Breaker::new(1, Duration::from_secs(5)).named("payments");
-    let capture = Capture::default();
-    let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
+    let capture = capture::start();
 
     BREAKER.try_acquire().unwrap().failure();
     advance(5 * S).await;
@@ -526,7 +505,8 @@ async fn breaker_events() {
     advance(5 * S).await;
     BREAKER.try_acquire().unwrap().success();
 
-    let seen = capture.0.lock().unwrap().clone();
+    let seen: Vec<_> =
+        capture.events().into_iter().map(|e| (e.level, e.target.clone(), e.message().to_string())).collect();
     let expected = [
         (Level::WARN, "circuit breaker opened"),
         (Level::INFO, "circuit breaker half-open: letting probes through"),

@@ -124,14 +124,26 @@ async fn timeout_is_cut_to_what_is_left_of_the_deadline() {
 
 // ---- unless, when, on ----
 
-#[retry(attempts = 3, min = "1s", on = ApiError, unless = std::fmt::Error)]
-async fn unless_first(fmt_error: bool) -> Result<(), Box<dyn Error + Send + Sync>> {
-    call();
-    if fmt_error {
-        Err(Box::new(std::fmt::Error))
-    } else {
-        Err(Box::new(ApiError::Busy))
+/// An error `on` retries; with a `fmt::Error` as its source, `unless` matches it too.
+#[derive(Debug)]
+struct Outer(Option<std::fmt::Error>);
+
+impl fmt::Display for Outer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("outer")
     }
+}
+
+impl Error for Outer {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        self.0.as_ref().map(|e| e as &(dyn Error + 'static))
+    }
+}
+
+#[retry(attempts = 3, min = "1s", on = Outer, unless = std::fmt::Error)]
+async fn unless_first(fmt_source: bool) -> Result<(), Outer> {
+    call();
+    Err(Outer(fmt_source.then_some(std::fmt::Error)))
 }
 
 #[retry(attempts = 3, min = "1s", on = ApiError, unless = ApiError)]
@@ -142,24 +154,31 @@ async fn unless_beats_on() -> Result<(), ApiError> {
 
 #[tokio::test(start_paused = true)]
 async fn unless_is_never_retried_and_is_checked_before_on() {
+    // `on` and `unless` both match (the source chain holds a `fmt::Error`): not retried
     let _ = unless_first(true).await;
     assert_eq!(calls(), 1);
+    // `on` alone matches: retried
     let _ = unless_first(false).await;
     assert_eq!(calls(), 3);
     let _ = unless_beats_on().await;
     assert_eq!(calls(), 1);
 }
 
-fn is_busy(e: &ApiError) -> bool {
-    matches!(e, ApiError::Busy | ApiError::Wrapped(_))
+type BoxError = Box<dyn Error + Send + Sync>;
+
+fn not_denied(e: &BoxError) -> bool {
+    !matches!(e.downcast_ref::<ApiError>(), Some(ApiError::Denied))
 }
 
-#[retry(attempts = 4, min = "1s", on = ApiError, when = is_busy)]
-async fn when_and_on(denied_on: u32) -> Result<(), ApiError> {
-    if call() == denied_on {
-        return Err(ApiError::Denied);
+/// Fails with `Busy` (`on` and `when` both say retry) until call `odd_on`, which fails with
+/// `odd`: `Denied` (`on` says retry, `when` says no) or `fmt::Error` (`when` says retry,
+/// `on` says no).
+#[retry(attempts = 4, min = "1s", on = ApiError, when = not_denied)]
+async fn when_and_on(odd_on: u32, odd: fn() -> BoxError) -> Result<(), BoxError> {
+    if call() == odd_on {
+        return Err(odd());
     }
-    Err(ApiError::Busy)
+    Err(Box::new(ApiError::Busy))
 }
 
 #[retry(attempts = 4, min = "1s", when = |e: &ApiError| matches!(e, ApiError::Wrapped(inner) if **inner == ApiError::Busy))]
@@ -170,9 +189,16 @@ async fn when_closure() -> Result<(), ApiError> {
 
 #[tokio::test(start_paused = true)]
 async fn when_is_anded_with_on() {
-    assert_eq!(when_and_on(2).await, Err(ApiError::Denied));
+    let denied: fn() -> BoxError = || Box::new(ApiError::Denied);
+    let foreign: fn() -> BoxError = || Box::new(std::fmt::Error);
+    // `when` refuses what `on` accepts
+    assert_eq!(when_and_on(2, denied).await.unwrap_err().to_string(), "Denied");
     assert_eq!(calls(), 2);
-    assert_eq!(when_and_on(0).await, Err(ApiError::Busy));
+    // `on` refuses what `when` accepts
+    assert!(when_and_on(2, foreign).await.unwrap_err().is::<std::fmt::Error>());
+    assert_eq!(calls(), 2);
+    // both accept until the attempts run out
+    assert_eq!(when_and_on(0, denied).await.unwrap_err().to_string(), "Busy");
     assert_eq!(calls(), 4);
     let _ = when_closure().await;
     assert_eq!(calls(), 4);

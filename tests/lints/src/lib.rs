@@ -73,6 +73,20 @@ pub mod one_line {
     }
 }
 
+/// Inner attributes of the body stay on the function, and a `mut` owned argument raises no
+/// `unused_mut` (moved here from the UI pass cases, where clippy never ran).
+pub mod inner_attributes {
+    use super::*;
+
+    /// An inner `allow`, and a reassigned argument.
+    #[retry(attempts = 3, min = "1ms", on = E, log = "debug")]
+    pub async fn documented(mut n: u32) -> Result<u32, E> {
+        #![allow(clippy::needless_return)]
+        n += 1;
+        return Ok(n);
+    }
+}
+
 /// `?` and `return` end an attempt.
 pub mod control_flow {
     use super::*;
