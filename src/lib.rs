@@ -72,6 +72,7 @@
 /// | `when` | path or closure `FnMut(&E) -> bool` | none | retry only when true (ANDed with `on`; asked about timeouts too) |
 /// | `if_ok` | path or closure `FnMut(&T) -> bool` | none | retry an `Ok` value when true |
 /// | `retry_after` | path or closure `FnMut(&E) -> Option<Duration>` | none | a server's hint for the next sleep |
+/// | `hint_above_max` | `"give_up"`, `"clamp"`, `"ignore"` | `"give_up"` | what a hint longer than `max` does: end the retries, sleep `max`, or back off as if no hint came |
 /// | `log` | `"error"`, `"warn"`, `"info"`, `"debug"`, `"trace"`, `"off"` | `"warn"` | level of the retry events |
 /// | `fields` | `(name = value, …)`, `%` for Display, `?` for Debug | none | fields added to the events |
 /// | `notify` | path or closure `FnMut(&steadfast::Attempt<'_, E>)` | none | called before each sleep |
@@ -293,7 +294,8 @@
 ///
 /// A server's hint (HTTP `Retry-After`) sets the next sleep exactly: it is not jittered and
 /// never adds attempts; a hint above `max`, or one that would pass the deadline, ends the
-/// retries at once with that error.
+/// retries at once with that error. `hint_above_max = "clamp"` sleeps `max` instead, and
+/// `hint_above_max = "ignore"` the policy's own delay.
 ///
 /// ```
 /// use std::time::Duration;

@@ -160,6 +160,84 @@ async fn an_open_breaker_is_a_failure_too() {
     server.verify().await;
 }
 
+// ---- a non-idempotent POST: the safe class, and an Idempotency-Key ----
+
+#[retry(attempts = 3, min = "10ms", max = "10s", log = "off", when = Failure::is_unprocessed, retry_after = Failure::retry_after)]
+async fn pay(client: &reqwest::Client, url: &str, made: &AtomicU32) -> Result<String, Failure> {
+    made.fetch_add(1, Ordering::Relaxed);
+    let response = http::error_for_status(client.post(url).send().await?).await?;
+    Ok(response.text().await?)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_post_retries_only_what_proves_it_was_not_processed() {
+    // 429 and 503: turned away before any work, retried.
+    let server = MockServer::start().await;
+    mount(&server, ResponseTemplate::new(429), 1).await;
+    mount(&server, ResponseTemplate::new(503), 1).await;
+    mount(&server, ResponseTemplate::new(200).set_body_string("paid"), 1).await;
+    let url = format!("{}/v1/chat/completions", server.uri());
+    let made = AtomicU32::new(0);
+    assert_eq!(pay(&client(), &url, &made).await.unwrap(), "paid");
+    assert_eq!(made.load(Ordering::Relaxed), 3);
+    server.verify().await;
+
+    // 500, 502 and 504 may come after the work: returned after one attempt, where
+    // `Failure::is_transient` would have retried them.
+    for status in [500, 502, 504] {
+        let server = MockServer::start().await;
+        mount(&server, ResponseTemplate::new(status), 1).await;
+        let url = format!("{}/v1/chat/completions", server.uri());
+        let made = AtomicU32::new(0);
+        let err = pay(&client(), &url, &made).await.unwrap_err();
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(status));
+        assert!(err.is_transient() && !err.is_unprocessed());
+        assert_eq!(made.load(Ordering::Relaxed), 1, "{status}");
+        server.verify().await;
+    }
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_unprocessed_and_retried() {
+    let url = format!("http://127.0.0.1:{}/", closed_port().await);
+    let made = AtomicU32::new(0);
+    let _instant = testing::instant_sleeps();
+    let err = pay(&client(), &url, &made).await.unwrap_err();
+    assert!(err.is_unprocessed(), "{err:?}");
+    assert_eq!(made.load(Ordering::Relaxed), 3, "every attempt was refused, and each retried");
+}
+
+#[retry(attempts = 3, min = "10ms", max = "10s", log = "off", when = Failure::is_transient)]
+async fn charge_once(client: &reqwest::Client, url: &str, key: &http::IdempotencyKey) -> Result<String, Failure> {
+    let request = client.post(url).header(http::IdempotencyKey::HEADER, key.as_str());
+    Ok(http::error_for_status(request.send().await?).await?.text().await?)
+}
+
+async fn charge(client: &reqwest::Client, url: &str) -> Result<String, Failure> {
+    charge_once(client, url, &http::IdempotencyKey::new()).await
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_idempotency_key_stays_the_same_across_attempts_and_differs_between_calls() {
+    let server = MockServer::start().await;
+    let url = format!("{}/v1/chat/completions", server.uri());
+    mount(&server, ResponseTemplate::new(502), 2).await;
+    mount(&server, ResponseTemplate::new(200).set_body_string("charged"), 1).await;
+    assert_eq!(charge(&client(), &url).await.unwrap(), "charged");
+    mount(&server, ResponseTemplate::new(200).set_body_string("again"), 1).await;
+    assert_eq!(charge(&client(), &url).await.unwrap(), "again");
+    let keys: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.headers.get("idempotency-key").expect("every attempt sends the key").to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(keys.len(), 4);
+    assert!(keys[0] == keys[1] && keys[1] == keys[2], "one key for the three attempts of a call: {keys:?}");
+    assert_ne!(keys[2], keys[3], "a new call, a new key");
+}
+
 /// A port on which nothing listens.
 async fn closed_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -261,6 +261,34 @@ async fn a_hint_above_max_ends_the_retries_at_once() {
     assert_eq!(calls(), 3);
 }
 
+#[retry(attempts = 3, min = "1s", max = "60s", jitter = "none", retry_after = hint, hint_above_max = "clamp")]
+async fn clamped(error: fn() -> ApiError) -> Result<(), ApiError> {
+    call();
+    Err(error())
+}
+
+#[retry(attempts = 3, min = "1s", max = "60s", jitter = "none", retry_after = hint, hint_above_max = "ignore")]
+async fn unhinted(error: fn() -> ApiError) -> Result<(), ApiError> {
+    call();
+    Err(error())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hint_above_max_can_be_clamped_to_max_or_ignored() {
+    let sleeps = testing::record_sleeps();
+    // 120 s asked, 60 s allowed.
+    assert_eq!(clamped(|| ApiError::Denied).await, Err(ApiError::Denied));
+    assert_eq!(calls(), 3);
+    assert_eq!(sleeps.take(), secs(&[60, 60]), "clamped to max");
+    // Ignored: the policy's own backoff, 1 s then 2 s.
+    assert_eq!(unhinted(|| ApiError::Denied).await, Err(ApiError::Denied));
+    assert_eq!(calls(), 3);
+    assert_eq!(sleeps.take(), secs(&[1, 2]), "the hint ignored");
+    // A hint within max is taken as is, whatever the choice.
+    assert_eq!(unhinted(|| ApiError::Busy).await, Err(ApiError::Busy));
+    assert_eq!(sleeps.take(), [Duration::from_millis(7_250); 2]);
+}
+
 #[retry(attempts = 5, min = "1s", max = "60s", deadline = "10s", retry_after = |_: &ApiError| Some(Duration::from_secs(6)))]
 async fn hint_past_deadline() -> Result<(), ApiError> {
     call();

@@ -11,7 +11,9 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use serde::Deserialize;
-use steadfast::{retry, testing, Backoff, Breaker, BreakerState, Budget, Elapsed, Jitter, Open, Policy, Throttle};
+use steadfast::{
+    retry, testing, Backoff, Breaker, BreakerState, Budget, Elapsed, HintAboveMax, Jitter, Open, Policy, Throttle,
+};
 use tokio::time::{advance, Instant};
 
 const NS: Duration = Duration::from_nanos(1);
@@ -61,6 +63,7 @@ fn same(read: &Policy, built: &Policy, context: &str) {
             p.get_factor(),
             p.get_deadline(),
             p.get_timeout(),
+            p.get_hint_above_max(),
         )
     };
     assert_eq!(getters(read), getters(built), "{context}");
@@ -142,6 +145,9 @@ fn policies() -> Vec<(&'static str, Policy)> {
         (r#"base = "250ms""#, Policy::new().base(250 * MS)),
         (r#"max = "100ms""#, Policy::new().max(100 * MS)),
         (r#"max = "1h""#, Policy::new().max(H)),
+        (r#"hint_above_max = "clamp""#, Policy::new().hint_above_max(HintAboveMax::Clamp)),
+        (r#"hint_above_max = "ignore""#, Policy::new().hint_above_max(HintAboveMax::Ignore)),
+        (r#"hint_above_max = "give_up""#, Policy::new()),
     ]
 }
 
@@ -468,6 +474,10 @@ fn a_value_of_the_wrong_kind_gets_the_attributes_fix() {
             r#"unknown jitter `"ful"`; expected one of: `"full"`, `"equal"`, `"decorrelated"`, `"none"`; did you mean `"full"`?"#,
         ),
         (
+            r#"hint_above_max = "clip""#,
+            r#"unknown hint_above_max `"clip"`; expected one of: `"give_up"`, `"clamp"`, `"ignore"`; did you mean `"clamp"`?"#,
+        ),
+        (
             r#"jitter = "random""#,
             r#"unknown jitter `"random"`; expected one of: `"full"`, `"equal"`, `"decorrelated"`, `"none"`"#,
         ),
@@ -501,7 +511,7 @@ fn unknown_fields_are_refused_with_a_did_you_mean() {
         ("exp_base = 3", "unknown field `exp_base`; did you mean `factor`?"),
         (
             r#"colour = "red""#,
-            "unknown field `colour` in a `Policy`; expected one of: `attempts`, `backoff`, `min`, `base`, `max`, `factor`, `step`, `jitter`, `deadline`, `timeout`",
+            "unknown field `colour` in a `Policy`; expected one of: `attempts`, `backoff`, `min`, `base`, `max`, `factor`, `step`, `jitter`, `deadline`, `timeout`, `hint_above_max`",
         ),
         // The attribute's keys that are not part of a policy.
         (

@@ -53,6 +53,7 @@ pub(crate) enum Id {
     Factor,
     Step,
     Jitter,
+    HintAboveMax,
     Deadline,
     Timeout,
     FirstItemTimeout,
@@ -85,6 +86,7 @@ pub(crate) struct Key {
 
 pub(crate) const BACKOFFS: &[&str] = &["exp", "fixed", "linear", "fibonacci", "none"];
 pub(crate) const JITTERS: &[&str] = &["full", "equal", "decorrelated", "none"];
+pub(crate) const HINTS: &[&str] = &["give_up", "clamp", "ignore"];
 pub(crate) const LOGS: &[&str] = &["error", "warn", "info", "debug", "trace", "off"];
 
 /// Every key the attribute accepts: the one list that matching, messages and
@@ -98,6 +100,12 @@ pub(crate) const KEYS: &[Key] = &[
     Key { name: "factor", id: Id::Factor, kind: Kind::Number, example: "factor = 1.5" },
     Key { name: "step", id: Id::Step, kind: Kind::Duration, example: "step = \"500ms\"" },
     Key { name: "jitter", id: Id::Jitter, kind: Kind::Choice(JITTERS), example: "jitter = \"full\"" },
+    Key {
+        name: "hint_above_max",
+        id: Id::HintAboveMax,
+        kind: Kind::Choice(HINTS),
+        example: "hint_above_max = \"clamp\"",
+    },
     Key { name: "deadline", id: Id::Deadline, kind: Kind::Duration, example: "deadline = \"2m\"" },
     Key { name: "timeout", id: Id::Timeout, kind: Kind::Duration, example: "timeout = \"30s\"" },
     Key {

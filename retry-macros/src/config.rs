@@ -46,6 +46,13 @@ pub(crate) enum Jitter {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum HintAboveMax {
+    GiveUp,
+    Clamp,
+    Ignore,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Level {
     Error,
     Warn,
@@ -71,6 +78,11 @@ impl Jitter {
     const ALL: [Jitter; 4] = [Jitter::Full, Jitter::Equal, Jitter::Decorrelated, Jitter::None];
 }
 
+impl HintAboveMax {
+    /// In the order of [`attr::HINTS`].
+    const ALL: [HintAboveMax; 3] = [HintAboveMax::GiveUp, HintAboveMax::Clamp, HintAboveMax::Ignore];
+}
+
 impl Level {
     /// In the order of [`attr::LOGS`].
     const ALL: [Level; 6] = [Level::Error, Level::Warn, Level::Info, Level::Debug, Level::Trace, Level::Off];
@@ -87,6 +99,7 @@ pub(crate) struct Config {
     pub(crate) factor: Option<Given<f64>>,
     pub(crate) step: Option<Given<Duration>>,
     pub(crate) jitter: Option<Given<Jitter>>,
+    pub(crate) hint_above_max: Option<Given<HintAboveMax>>,
     pub(crate) deadline: Option<Given<Duration>>,
     pub(crate) timeout: Option<Given<Duration>>,
     pub(crate) first_item_timeout: Option<Given<Duration>>,
@@ -129,6 +142,7 @@ impl Config {
                 (Id::Factor, Value::Number(f)) => config.factor = given!(f),
                 (Id::Step, Value::Duration(d)) => config.step = given!(d),
                 (Id::Jitter, Value::Choice(i)) => config.jitter = given!(Jitter::ALL[i]),
+                (Id::HintAboveMax, Value::Choice(i)) => config.hint_above_max = given!(HintAboveMax::ALL[i]),
                 (Id::Deadline, Value::Duration(d)) => config.deadline = given!(d),
                 (Id::Timeout, Value::Duration(d)) => config.timeout = given!(d),
                 (Id::FirstItemTimeout, Value::Duration(d)) => config.first_item_timeout = given!(d),
@@ -158,6 +172,7 @@ impl Config {
                     | Id::Factor
                     | Id::Step
                     | Id::Jitter
+                    | Id::HintAboveMax
                     | Id::Deadline
                     | Id::Timeout
                     | Id::FirstItemTimeout
@@ -193,6 +208,7 @@ impl Config {
         keys.extend(self.backoff.as_ref().map(|g| &g.key));
         keys.extend(self.factor.as_ref().map(|g| &g.key));
         keys.extend(self.jitter.as_ref().map(|g| &g.key));
+        keys.extend(self.hint_above_max.as_ref().map(|g| &g.key));
         keys
     }
 

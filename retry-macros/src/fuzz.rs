@@ -14,12 +14,12 @@ use crate::{attr, expand};
 /// Words the parser reacts to, and some it must reject.
 #[rustfmt::skip]
 const WORDS: &[&str] = &[
-    "attempts", "backoff", "min", "base", "max", "factor", "step", "jitter", "deadline", "timeout", "on", "unless",
+    "attempts", "backoff", "min", "base", "max", "factor", "step", "jitter", "hint_above_max", "deadline", "timeout", "on", "unless",
     "when", "if_ok", "retry_after", "log", "notify", "throttle", "breaker", "budget", "crate", "attempt", "retries",
     "=", "==", ",", "|", "||", ":", "::", "-", ".", "..", "<", ">", "->", "=>", "!", "#", "@", "&", "*", "?", ";", "(",
     ")", "[", "]", "{", "}", "0", "1", "-1", "3", "4294967296", "99999999999999999999999999999999999999999", "2.5",
     "1e309", "0.0", "5u8", "\"2s\"", "\"\"", "\"2x\"", "\"-1s\"", "\"1.2.3s\"", "\"s\"", "\"99999999999999999999h\"",
-    "\"1m30s\"", "\"exp\"", "\"expo\"", "\"full\"", "\"none\"", "\"off\"", "\"::steadfast\"", "\"not a path\"",
+    "\"1m30s\"", "\"exp\"", "\"clamp\"", "\"expo\"", "\"full\"", "\"none\"", "\"off\"", "\"::steadfast\"", "\"not a path\"",
     "true", "'a'", "b\"x\"", "E", "std", "io", "Error", "Box", "dyn", "impl", "fn", "move", "async", "self", "Self",
     "e", "x", "_", "'static", "r#type", "Vec", "u8", "String",
 ];

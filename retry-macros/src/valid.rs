@@ -170,6 +170,13 @@ fn check_combinations(config: &Config, func: &RetryFn, errors: &mut Errors) {
             );
         }
     }
+    if let (Some(hint), None) = (&config.hint_above_max, &config.retry_after) {
+        errors.spanned(
+            &hint.key,
+            "`hint_above_max` decides what a server's hint longer than `max` does, but this fn reads no hint; \
+             add `retry_after = …` (e.g. `retry_after = Failure::retry_after`) or remove this key",
+        );
+    }
     if func.sig.asyncness.is_none() && !crate::expand::stream::is_stream(&func.sig) {
         if let Some(timeout) = &config.timeout {
             errors.spanned(

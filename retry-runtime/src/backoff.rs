@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::observe::Reason;
-use crate::policy::{Backoff, Jitter, Policy};
+use crate::policy::{Backoff, HintAboveMax, Jitter, Policy};
 use crate::rng;
 
 /// Nanoseconds, saturated at `u64::MAX`.
@@ -157,7 +157,7 @@ impl Schedule {
     /// first call, or why the retries end.
     ///
     /// A hint is used as is (never jittered, never adding attempts); one above `max` ends
-    /// the retries. With a `deadline`, a sleep that would end at or past it does not start
+    /// the retries, or is cut to `max` or ignored, as [`HintAboveMax`] says. With a `deadline`, a sleep that would end at or past it does not start
     /// (tenacity's `stop_before_delay`); `elapsed` is only read when a deadline is set.
     pub(crate) fn advance(
         &mut self,
@@ -168,8 +168,15 @@ impl Schedule {
         if self.attempt() >= policy.attempts {
             return Err(Reason::Exhausted);
         }
+        let hint = match hint {
+            Some(hint) if hint > policy.max => match policy.hint_above_max {
+                HintAboveMax::GiveUp => return Err(Reason::HintTooLong),
+                HintAboveMax::Clamp => Some(policy.max),
+                HintAboveMax::Ignore => None,
+            },
+            hint => hint,
+        };
         let delay = match hint {
-            Some(hint) if hint > policy.max => return Err(Reason::HintTooLong),
             Some(hint) => hint,
             None => delay(policy, self.retries + 1, self.previous, &mut rng::draw),
         };
@@ -283,5 +290,21 @@ mod tests {
         assert_eq!(p(Backoff::Linear).unjittered(u32::MAX), S * u32::MAX);
         let big_step = p(Backoff::Linear).step(Duration::from_secs(1 << 40));
         assert_eq!(big_step.unjittered(u32::MAX), Duration::from_nanos(u64::MAX));
+    }
+
+    #[test]
+    fn a_hint_above_max_gives_up_is_clamped_or_ignored() {
+        let p = Policy::fixed(3 * S).max(10 * S).jitter(Jitter::None).attempts(5);
+        let next = |p: Policy, hint| Schedule::new().advance(&p, Some(hint), None);
+        // At or below max the hint is taken as is, whatever the choice.
+        for choice in [HintAboveMax::GiveUp, HintAboveMax::Clamp, HintAboveMax::Ignore] {
+            assert_eq!(next(p.hint_above_max(choice), 10 * S), Ok(10 * S), "{choice:?}");
+        }
+        assert_eq!(next(p, 11 * S), Err(Reason::HintTooLong), "the default gives up");
+        assert_eq!(next(p.hint_above_max(HintAboveMax::Clamp), 11 * S), Ok(10 * S));
+        assert_eq!(next(p.hint_above_max(HintAboveMax::Ignore), 11 * S), Ok(3 * S), "the policy's own delay");
+        // A clamped hint still respects the deadline.
+        let deadline = p.hint_above_max(HintAboveMax::Clamp).deadline(12 * S);
+        assert_eq!(Schedule::new().advance(&deadline, Some(60 * S), Some(2 * S)), Err(Reason::Deadline));
     }
 }

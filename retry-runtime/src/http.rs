@@ -19,6 +19,62 @@
 //! With the `reqwest` feature, `Failure` is an error type for a reqwest call that keeps
 //! what these functions need (the status and headers of a failed response), so a client
 //! method can say `when = Failure::is_transient, retry_after = Failure::retry_after`.
+//!
+//! # What is safe to retry
+//!
+//! A 429, a 503 or a connection that was never made prove the server did not process the
+//! request: retrying is safe for any method ([`is_unprocessed`],
+//! `Failure::is_unprocessed`). A timeout, a dropped connection, a 500, 502 or 504, a 408 or
+//! a 409 may come after the work was done: retrying a POST then may charge a card twice.
+//! The default class, [`is_transient`] (and `Failure::is_transient`), retries both, as the
+//! OpenAI and Anthropic SDKs do for their POSTs: generating a completion twice costs
+//! tokens, not harm. For a call that must not run twice, say `when =
+//! Failure::is_unprocessed` instead, or send an [`IdempotencyKey`] made once per call, so
+//! the server deduplicates and the default class is safe again.
+//!
+//! A server's `Retry-After` above the policy's `max` ends the retries by default; the
+//! `hint_above_max` key (and [`Policy::hint_above_max`](crate::Policy::hint_above_max))
+//! clamps it to `max` or ignores it instead.
+//!
+//! # A blocking client: ureq 3
+//!
+//! ureq 3 speaks the `http` crate's types, so the helpers read its responses as they are
+//! (ask for error statuses as responses to keep their headers):
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use steadfast::{http, retry};
+//!
+//! #[derive(Debug)]
+//! enum Error {
+//!     Status(::http::StatusCode, Option<Duration>),
+//!     Transport(ureq::Error),
+//! }
+//!
+//! impl Error {
+//!     fn is_transient(&self) -> bool {
+//!         match self {
+//!             Error::Status(status, _) => http::is_transient(*status),
+//!             Error::Transport(e) => matches!(e, ureq::Error::Io(_) | ureq::Error::Timeout(_) | ureq::Error::ConnectionFailed),
+//!         }
+//!     }
+//! }
+//!
+//! #[retry(attempts = 4, max = "30s", when = Error::is_transient, retry_after = |e: &Error| match e {
+//!     Error::Status(_, hint) => *hint,
+//!     Error::Transport(_) => None,
+//! })]
+//! fn models(agent: &ureq::Agent) -> Result<String, Error> {
+//!     let mut response = agent.get("http://127.0.0.1:8080/v1/models").call().map_err(Error::Transport)?;
+//!     if response.status().as_u16() >= 400 {
+//!         return Err(Error::Status(response.status(), http::retry_after(response.headers())));
+//!     }
+//!     response.body_mut().read_to_string().map_err(Error::Transport)
+//! }
+//!
+//! let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+//! let _ = models(&agent);
+//! ```
 
 use std::time::{Duration, SystemTime};
 
@@ -26,11 +82,13 @@ use ::http::{HeaderMap, HeaderValue, StatusCode};
 
 #[cfg(feature = "reqwest")]
 mod failure;
+mod idempotency;
 #[cfg(test)]
 mod tests;
 
 #[cfg(feature = "reqwest")]
 pub use failure::{error_for_status, is_transient_error, Failure};
+pub use idempotency::{IdempotencyKey, InvalidKey};
 
 /// The longest hint [`retry_after`] accepts: one day. Anything longer is taken for a
 /// mistake (a Unix timestamp sent as delta-seconds, a date years ahead) and ignored.
@@ -47,6 +105,23 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 /// ```
 pub fn is_transient(status: StatusCode) -> bool {
     matches!(status.as_u16(), 408 | 409 | 429 | 500..=599)
+}
+
+/// Whether a response with this status proves the server did not process the request,
+/// so that retrying it is safe whatever its method, a non-idempotent POST included: 429
+/// Too Many Requests and 503 Service Unavailable (the request was turned away before any
+/// work). Every other status, a 500, 502, 504, 408 or 409 included, may come after the
+/// work was done (a payment charged, a message sent).
+///
+/// ```
+/// use http::StatusCode;
+/// use steadfast::http::{is_transient, is_unprocessed};
+///
+/// assert!(is_unprocessed(StatusCode::TOO_MANY_REQUESTS));
+/// assert!(is_transient(StatusCode::BAD_GATEWAY) && !is_unprocessed(StatusCode::BAD_GATEWAY));
+/// ```
+pub fn is_unprocessed(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 429 | 503)
 }
 
 /// Whether to retry a response: the server's `x-should-retry: true|false` when it sends

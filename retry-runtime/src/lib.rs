@@ -58,4 +58,4 @@ pub use classify::caused_by;
 pub use error::{Elapsed, Error, Open};
 pub use guard::{Breaker, BreakerState, Budget, Throttle};
 pub use observe::{Log, Reason};
-pub use policy::{Backoff, Jitter, Policy};
+pub use policy::{Backoff, HintAboveMax, Jitter, Policy};

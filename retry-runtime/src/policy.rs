@@ -33,6 +33,25 @@ pub enum Jitter {
     None,
 }
 
+/// What a server's hint (`retry_after`, `Retry-After`) longer than the policy's `max` does.
+///
+/// A server asking for more than the caller said it would ever wait is either down for
+/// long or asking the client to go away; the default ends the retries and returns the
+/// error at once, so a batch can requeue the work instead of holding a task for minutes
+/// (openai-python 3.3 gives up above 120 s too). Envoy instead caps a hint at its own
+/// maximum ([`Clamp`](Self::Clamp)); the Anthropic SDK ignores a hint above 60 s and backs
+/// off as if none had come ([`Ignore`](Self::Ignore)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum HintAboveMax {
+    /// End the retries with the error (reason `hint_too_long`). The default.
+    #[default]
+    GiveUp,
+    /// Sleep `max`, then retry.
+    Clamp,
+    /// Ignore the hint: sleep the policy's own (jittered) backoff delay, then retry.
+    Ignore,
+}
+
 /// A retry policy: attempts, backoff shape, bounds and jitter.
 ///
 /// Every constructor and setter is a `const fn`, so a policy can live in a `const` or
@@ -62,6 +81,7 @@ pub struct Policy {
     factor: f64,
     pub(crate) deadline: Option<Duration>,
     pub(crate) timeout: Option<Duration>,
+    pub(crate) hint_above_max: HintAboveMax,
 }
 
 impl Default for Policy {
@@ -88,6 +108,7 @@ impl Policy {
             factor: 2.0,
             deadline: None,
             timeout: None,
+            hint_above_max: HintAboveMax::GiveUp,
         }
     }
 
@@ -179,6 +200,26 @@ impl Policy {
     pub const fn timeout(mut self, limit: Duration) -> Self {
         self.timeout = Some(limit);
         self
+    }
+
+    /// What a server's hint longer than [`max`](Self::max) does (by default it ends the
+    /// retries).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use steadfast::{HintAboveMax, Policy};
+    ///
+    /// const POLICY: Policy = Policy::new().max(Duration::from_secs(60)).hint_above_max(HintAboveMax::Clamp);
+    /// assert_eq!(POLICY.get_hint_above_max(), HintAboveMax::Clamp);
+    /// ```
+    pub const fn hint_above_max(mut self, choice: HintAboveMax) -> Self {
+        self.hint_above_max = choice;
+        self
+    }
+
+    /// What a hint longer than `max` does.
+    pub const fn get_hint_above_max(&self) -> HintAboveMax {
+        self.hint_above_max
     }
 
     /// The total time budget, if any.

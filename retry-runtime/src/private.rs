@@ -19,7 +19,7 @@ pub use crate::guard::Report;
 pub use crate::guard::{Breaker, Budget, Throttle};
 pub use crate::hooks::HookSet;
 pub use crate::observe::{emit, Callsites, ErrorField, Event, Events, Log};
-pub use crate::policy::{Backoff, Jitter, Policy};
+pub use crate::policy::{Backoff, HintAboveMax, Jitter, Policy};
 pub use crate::timer::{DefaultClock, DefaultTimer, Instant, StdClock, Timer};
 pub use crate::{__retry as retry, __retry_events as events};
 pub use tracing::Level;

@@ -14,7 +14,7 @@ use syn::{Item, ReturnType, Type};
 
 use crate::ast::{Body, RetryFn};
 use crate::attr;
-use crate::config::{Backoff, Config, Jitter, Level};
+use crate::config::{Backoff, Config, HintAboveMax, Jitter, Level};
 use crate::errors::Errors;
 use crate::tokens::{first_span, local, located, parens_at, respan};
 use crate::valid;
@@ -363,6 +363,17 @@ fn policy_setters(ctx: &Ctx<'_>) -> TokenStream {
             Span::call_site(),
         );
         value.extend(quote!(.jitter(#rt::Jitter::#variant)));
+    }
+    if let Some(given) = &config.hint_above_max {
+        let variant = Ident::new(
+            match given.value {
+                HintAboveMax::GiveUp => "GiveUp",
+                HintAboveMax::Clamp => "Clamp",
+                HintAboveMax::Ignore => "Ignore",
+            },
+            Span::call_site(),
+        );
+        value.extend(quote!(.hint_above_max(#rt::HintAboveMax::#variant)));
     }
     let durations = [
         ("min", &config.min),

@@ -14,6 +14,7 @@
 //! jitter = "full"        # "full" | "equal" | "decorrelated" | "none"
 //! deadline = "2m"
 //! timeout = "30s"
+//! hint_above_max = "give_up"  # "give_up" | "clamp" | "ignore": a server's hint above `max`
 //!
 //! [breaker]
 //! failures = 5

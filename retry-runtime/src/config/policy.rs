@@ -5,7 +5,7 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 
 use super::{deserialize_choice, invalid, once, read, show, Given, Key, Kind, Pick, Table};
-use crate::{Backoff, Jitter, Policy};
+use crate::{Backoff, HintAboveMax, Jitter, Policy};
 
 /// The attribute's names, in the order of [`BACKOFF_VALUES`].
 const BACKOFFS: &[&str] = &["exp", "fixed", "linear", "fibonacci", "none"];
@@ -15,6 +15,10 @@ const BACKOFF_VALUES: [Backoff; 5] =
 /// The attribute's names, in the order of [`JITTER_VALUES`].
 const JITTERS: &[&str] = &["full", "equal", "decorrelated", "none"];
 const JITTER_VALUES: [Jitter; 4] = [Jitter::Full, Jitter::Equal, Jitter::Decorrelated, Jitter::None];
+
+/// The attribute's names, in the order of [`HINT_VALUES`].
+const HINTS: &[&str] = &["give_up", "clamp", "ignore"];
+const HINT_VALUES: [HintAboveMax; 3] = [HintAboveMax::GiveUp, HintAboveMax::Clamp, HintAboveMax::Ignore];
 
 const ATTEMPTS: Key = Key::new(
     "attempts",
@@ -42,6 +46,7 @@ const STEP: Key = Key::new("step", Kind::Duration { nonzero: None }, "step = \"5
 const JITTER: Key = Key::new("jitter", Kind::Choice(JITTERS), "jitter = \"full\"");
 const DEADLINE: Key = Key::new("deadline", Kind::Duration { nonzero: Some("") }, "deadline = \"2m\"");
 const TIMEOUT: Key = Key::new("timeout", Kind::Duration { nonzero: Some("") }, "timeout = \"30s\"");
+const HINT_ABOVE_MAX: Key = Key::new("hint_above_max", Kind::Choice(HINTS), "hint_above_max = \"clamp\"");
 
 fn grows(factor: f64) -> bool {
     factor > 1.0 && factor.is_finite()
@@ -49,8 +54,20 @@ fn grows(factor: f64) -> bool {
 
 static POLICY: Table = Table {
     what: "a `Policy`",
-    keys: &[ATTEMPTS, BACKOFF, MIN, BASE, MAX, FACTOR, STEP, JITTER, DEADLINE, TIMEOUT],
-    names: &["attempts", "backoff", "min", "base", "max", "factor", "step", "jitter", "deadline", "timeout"],
+    keys: &[ATTEMPTS, BACKOFF, MIN, BASE, MAX, FACTOR, STEP, JITTER, DEADLINE, TIMEOUT, HINT_ABOVE_MAX],
+    names: &[
+        "attempts",
+        "backoff",
+        "min",
+        "base",
+        "max",
+        "factor",
+        "step",
+        "jitter",
+        "deadline",
+        "timeout",
+        "hint_above_max",
+    ],
     // The attribute's aliases that name a key of the policy.
     aliases: &[
         ("retries", "attempts"),
@@ -108,6 +125,13 @@ impl<'de> Deserialize<'de> for Jitter {
     }
 }
 
+/// By the attribute's names: `"give_up"`, `"clamp"`, `"ignore"`.
+impl<'de> Deserialize<'de> for HintAboveMax {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(HINT_VALUES[deserialize_choice(deserializer, &HINT_ABOVE_MAX)?])
+    }
+}
+
 /// A table with the attribute's keys, each optional (the defaults are [`Policy::new`]'s) and
 /// checked as the attribute checks them; see [`config`](crate::config).
 impl<'de> Deserialize<'de> for Policy {
@@ -131,6 +155,7 @@ struct Raw {
     jitter: Option<usize>,
     deadline: Option<Given>,
     timeout: Option<Given>,
+    hint_above_max: Option<usize>,
 }
 
 impl<'de> Visitor<'de> for PolicyVisitor {
@@ -153,6 +178,7 @@ impl<'de> Visitor<'de> for PolicyVisitor {
                 "step" => once(&mut raw.step, key, read(&mut map, key)?)?,
                 "jitter" => once(&mut raw.jitter, key, read::<Pick, _>(&mut map, key)?.0)?,
                 "deadline" => once(&mut raw.deadline, key, read(&mut map, key)?)?,
+                "hint_above_max" => once(&mut raw.hint_above_max, key, read::<Pick, _>(&mut map, key)?.0)?,
                 _ => once(&mut raw.timeout, key, read(&mut map, key)?)?,
             }
         }
@@ -240,6 +266,9 @@ impl Raw {
         }
         if let Some(timeout) = self.timeout {
             policy = policy.timeout(timeout.value);
+        }
+        if let Some(hint) = self.hint_above_max {
+            policy = policy.hint_above_max(HINT_VALUES[hint]);
         }
         Ok(policy)
     }

@@ -99,6 +99,24 @@ impl Failure {
         }
     }
 
+    /// Whether the call is worth retrying *and* proves the request was not processed, so
+    /// that retrying is safe for a non-idempotent call (a POST that charges, sends or
+    /// books): a 429 or 503 by [`is_unprocessed`](super::is_unprocessed), or a connection
+    /// that was never made (refused, DNS, TLS handshake). A timeout, a dropped connection
+    /// or a 500/502/504 may come after the work was done, and is not retried. For
+    /// `when = Failure::is_unprocessed`; [`is_transient`](Self::is_transient), the
+    /// default class, retries those too, as the AI SDKs do for their POSTs (a completion
+    /// generated twice costs tokens, not a double charge). A request sent with an
+    /// [`IdempotencyKey`](super::IdempotencyKey) can take the default class again.
+    pub fn is_unprocessed(&self) -> bool {
+        self.is_transient()
+            && match &self.repr {
+                Repr::Status { status, .. } => super::is_unprocessed(*status),
+                Repr::Transport(e) => e.status().map_or(e.is_connect(), super::is_unprocessed),
+                Repr::Elapsed(_) | Repr::Open(_) => false,
+            }
+    }
+
     /// The server's hint, by [`retry_after`](super::retry_after) on the response's
     /// headers. For `retry_after = Failure::retry_after`.
     pub fn retry_after(&self) -> Option<Duration> {

@@ -207,6 +207,7 @@ pub mod every_key {
         when = |e| !matches!(e, E::Open),
         if_ok = |v| *v == 0,
         retry_after = hint,
+        hint_above_max = "clamp",
         log = "info",
         notify = |a| assert!(a.attempt() > 0),
         throttle = LIMIT,
