@@ -241,6 +241,21 @@ async fn a_seed_fixes_the_jitter() {
     assert_ne!(run(7).await, run(8).await);
 }
 
+/// The delays of a few seeds, pinned: `testing::seed` promises the same delays for the same
+/// seed across releases, which a change of RNG (a `rand` upgrade that changes `StdRng`) or
+/// of how a draw becomes a delay would break silently.
+#[test]
+fn a_seed_gives_the_same_delays_release_after_release() {
+    let policy = steadfast::Policy::exponential(Duration::from_millis(100), 10 * S).attempts(6);
+    let millis = |seed| {
+        let _seed = testing::seed(seed);
+        policy.delays().map(|d| d.as_millis() as u64).collect::<Vec<_>>()
+    };
+    assert_eq!(millis(0), PINNED_0);
+    assert_eq!(millis(42), PINNED_42);
+    assert_eq!(millis(u64::MAX), PINNED_MAX);
+}
+
 // ---- classification ----
 
 #[retry(attempts = 4, min = "1s", jitter = "none", on = Busy)]
@@ -389,3 +404,8 @@ async fn the_future_is_send_and_spawnable() {
     let handle = tokio::spawn(async { Session { log: Vec::new() }.send("x".into(), &mut 2).await });
     assert_eq!(handle.await.unwrap(), Ok(2));
 }
+
+/// Full jitter from 100ms doubling (each delay in `[100ms, 2 * d(n)]`), as this version draws it.
+const PINNED_0: [u64; 5] = [173, 332, 118, 976, 912];
+const PINNED_42: [u64; 5] = [152, 262, 545, 708, 206];
+const PINNED_MAX: [u64; 5] = [106, 111, 150, 645, 694];

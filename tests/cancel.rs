@@ -11,6 +11,10 @@
 //! - nothing panics. (Timers are owned by the call's future and go with it; no task is
 //!   spawned, so nothing is left behind to check.)
 //!
+//! Streams (`Policy::retry_stream`) run the same scenarios: an attempt is a stream whose
+//! first item is the attempt's outcome, and a call is the stream consumed to its end, so it
+//! is dropped before, during and after its commit.
+//!
 //! Polled by hand with a no-op waker on a paused tokio runtime whose clock moves 100ms
 //! between polls, so that every await point (an attempt's own yields, a throttle wait, a
 //! retry's sleep) is a place the call can be dropped; backoff sleeps are instant
@@ -19,12 +23,13 @@
 
 use std::cell::RefCell;
 use std::future::Future;
-use std::pin::Pin;
+use std::pin::{pin, Pin};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use futures::{Stream, StreamExt};
 use steadfast::timer::Tokio;
-use steadfast::{retry, testing, Breaker, BreakerState, Budget, Elapsed, Open, Throttle};
+use steadfast::{retry, testing, Breaker, BreakerState, Budget, Elapsed, Jitter, Open, Policy, Throttle};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Fail {
@@ -125,6 +130,28 @@ impl Run {
     }
 }
 
+impl Run {
+    /// One attempt of a stream: its first item is [`attempt`](Self::attempt)'s outcome
+    /// (started on the stream's first poll); after an `Ok`, two more items, each behind an
+    /// await point, so that a committed stream can be dropped mid-way too.
+    fn attempt_stream(&self) -> impl Stream<Item = Result<u32, Fail>> + '_ {
+        futures::stream::unfold(0u8, move |state| async move {
+            match state {
+                0 => {
+                    let first = self.attempt().await;
+                    let next = if first.is_ok() { 1 } else { 3 };
+                    Some((first, next))
+                }
+                1 | 2 => {
+                    yield_once().await;
+                    Some((Ok(100), state + 1))
+                }
+                _ => None,
+            }
+        })
+    }
+}
+
 /// Pending once, waking itself: an await point inside an attempt.
 fn yield_once() -> impl Future<Output = ()> {
     let mut yielded = false;
@@ -167,6 +194,27 @@ async fn with_throttle(run: &Run) -> Result<u32, Fail> {
 )]
 async fn with_everything(run: &Run) -> Result<u32, Fail> {
     run.attempt().await
+}
+
+/// A stream retried with every guard, consumed to its end: the number of items, or the
+/// error that ended it.
+async fn stream_with_everything(run: &Run) -> Result<u32, Fail> {
+    let stream = Policy::exponential(Duration::from_secs(1), Duration::from_secs(60))
+        .jitter(Jitter::None)
+        .attempts(5)
+        .retry_stream(|| run.attempt_stream())
+        .timer::<Tokio>()
+        .first_item_timeout(Duration::from_secs(10))
+        .breaker(&run.breaker)
+        .budget(&run.budget)
+        .throttle(&run.throttle);
+    let mut stream = pin!(stream);
+    let mut items = 0;
+    while let Some(item) = stream.next().await {
+        item?;
+        items += 1;
+    }
+    Ok(items)
 }
 
 type Call = for<'a> fn(&'a Run) -> Pin<Box<dyn Future<Output = Result<u32, Fail>> + 'a>>;
@@ -226,6 +274,30 @@ const SCENARIOS: &[Scenario] = &[
         start: Start::HalfOpen,
         script: &[false],
         call: |r| Box::pin(with_everything(r)),
+    },
+    Scenario {
+        name: "every guard, a stream: two failed opens, then three items",
+        start: Start::Closed,
+        script: &[false, false],
+        call: |r| Box::pin(stream_with_everything(r)),
+    },
+    Scenario {
+        name: "every guard, a stream from half-open: the probe fails",
+        start: Start::HalfOpen,
+        script: &[false],
+        call: |r| Box::pin(stream_with_everything(r)),
+    },
+    Scenario {
+        name: "every guard, a stream from half-open: the probe's first item",
+        start: Start::HalfOpen,
+        script: &[],
+        call: |r| Box::pin(stream_with_everything(r)),
+    },
+    Scenario {
+        name: "every guard, a stream: spent to the end",
+        start: Start::Closed,
+        script: &[false; 5],
+        call: |r| Box::pin(stream_with_everything(r)),
     },
 ];
 

@@ -190,3 +190,54 @@ async fn the_give_up_event_says_why() {
     let seen = capture(spends_the_budget()).await;
     assert_eq!(reasons(&seen), ["budget_spent"], "{seen:#?}");
 }
+
+// ---- the builder's events ----
+
+#[tokio::test(start_paused = true)]
+async fn the_builder_emits_the_same_events_under_its_own_target() {
+    let seen = capture(async {
+        let _: Result<(), Busy> = steadfast::Policy::exponential(Duration::from_secs(2), Duration::from_secs(60))
+            .jitter(steadfast::Jitter::None)
+            .attempts(3)
+            .retry(|| async { Err(Busy) })
+            .named("complete")
+            .await;
+    })
+    .await;
+    assert_eq!(seen.len(), 3, "{seen:#?}");
+    for (event, (attempt, delay)) in seen.iter().zip([("1", "2000"), ("2", "4000")]) {
+        assert_eq!(event.level, Level::WARN);
+        assert_eq!(event.target, "steadfast");
+        assert_eq!(event.message(), "retrying");
+        assert_eq!(event.field("fn"), Some("complete"));
+        assert_eq!(event.field("attempt"), Some(attempt));
+        assert_eq!(event.field("max_attempts"), Some("3"));
+        assert_eq!(event.field("delay_ms"), Some(delay));
+        assert_eq!(event.field("error"), Some("Busy"), "the builder shows Debug");
+    }
+    assert_eq!(seen[2].message(), "giving up");
+    assert_eq!(seen[2].field("reason"), Some("exhausted"));
+    assert_eq!(seen[2].field("attempt"), Some("3"));
+
+    // `log` sets the level, `Off` silences it, and an error not retried is one debug event.
+    let seen = capture(async {
+        let _: Result<(), Busy> =
+            steadfast::Policy::immediate().retry(|| async { Err(Busy) }).log(steadfast::Log::Info).await;
+    })
+    .await;
+    assert!(seen.iter().all(|e| e.level == Level::INFO && e.field("fn") == Some("retry")), "{seen:#?}");
+    assert_eq!(seen.len(), 3);
+    let seen = capture(async {
+        let _: Result<(), Busy> =
+            steadfast::Policy::immediate().retry(|| async { Err(Busy) }).log(steadfast::Log::Off).await;
+    })
+    .await;
+    assert_eq!(seen, []);
+    let seen = capture(async {
+        let _: Result<(), Busy> = steadfast::Policy::immediate().retry(|| async { Err(Busy) }).when(|_| false).await;
+    })
+    .await;
+    assert_eq!(seen.len(), 1, "{seen:#?}");
+    assert_eq!((seen[0].level, seen[0].message()), (Level::DEBUG, "not retried"));
+    assert_eq!(seen[0].field("reason"), Some("not_retryable"));
+}

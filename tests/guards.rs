@@ -24,6 +24,7 @@ enum ApiError {
     Unavailable,
     Unauthorized,
     Open,
+    TimedOut,
 }
 
 impl fmt::Display for ApiError {
@@ -37,6 +38,12 @@ impl std::error::Error for ApiError {}
 impl From<Open> for ApiError {
     fn from(_: Open) -> Self {
         ApiError::Open
+    }
+}
+
+impl From<steadfast::Elapsed> for ApiError {
+    fn from(_: steadfast::Elapsed) -> Self {
+        ApiError::TimedOut
     }
 }
 
@@ -655,6 +662,70 @@ async fn budget_on_the_builder() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Verdicts for timeouts and for `if_ok` rejections
+
+#[tokio::test(start_paused = true)]
+async fn a_retried_timeout_is_a_failure_for_the_breaker_and_the_budget() {
+    static BREAKER: Breaker = Breaker::new(2, Duration::from_secs(60));
+    static BUDGET: Budget = Budget::new(10, 0.0);
+
+    #[retry(attempts = 3, backoff = "none", timeout = "1s", breaker = BREAKER, budget = BUDGET)]
+    async fn hangs(script: &Script) -> Result<u32, ApiError> {
+        script.runs.fetch_add(1, Ordering::Relaxed);
+        tokio::time::sleep(2 * S).await;
+        Ok(1)
+    }
+
+    let script = Script::default();
+    assert_eq!(hangs(&script).await, Err(ApiError::TimedOut));
+    // Two timeouts in a row open the breaker, which ends the retries with one attempt left.
+    assert_eq!(script.runs(), 2);
+    assert_eq!(BREAKER.state(), BreakerState::Open);
+    assert_eq!(BUDGET.tokens(), 8.0, "each retried timeout takes a token");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_timeout_not_retried_still_trips_the_breaker_but_costs_no_token() {
+    static BREAKER: Breaker = Breaker::new(1, Duration::from_secs(60));
+    static BUDGET: Budget = Budget::new(10, 0.0);
+
+    #[retry(attempts = 3, backoff = "none", timeout = "1s", when = |e| *e != ApiError::TimedOut, breaker = BREAKER, budget = BUDGET)]
+    async fn hangs(script: &Script) -> Result<u32, ApiError> {
+        script.runs.fetch_add(1, Ordering::Relaxed);
+        tokio::time::sleep(2 * S).await;
+        Ok(1)
+    }
+
+    let script = Script::default();
+    assert_eq!(hangs(&script).await, Err(ApiError::TimedOut));
+    assert_eq!(script.runs(), 1, "not retried");
+    assert_eq!(BREAKER.state(), BreakerState::Open, "a hung service trips the breaker, retried or not");
+    assert_eq!(BUDGET.tokens(), 10.0, "an attempt not retried is neither success nor failure for the budget");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_ok_rejected_by_if_ok_is_a_failure_for_the_breaker_and_the_budget() {
+    static BREAKER: Breaker = Breaker::new(2, Duration::from_secs(60));
+    static BUDGET: Budget = Budget::new(10, 0.5);
+
+    #[retry(attempts = 3, backoff = "none", if_ok = |n| *n == 0, breaker = BREAKER, budget = BUDGET)]
+    async fn call(script: &Script) -> Result<u32, ApiError> {
+        script.next()
+    }
+
+    // A rejection then an accepted value: one token taken, half given back; the success
+    // restarts the breaker's count, so the next two rejections are needed to open it.
+    assert_eq!(call(&Script::new([Ok(0), Ok(7)])).await, Ok(7));
+    assert_eq!(BUDGET.tokens(), 9.5);
+    assert_eq!(BREAKER.state(), BreakerState::Closed);
+    let rejected = Script::always(Ok(0));
+    assert_eq!(call(&rejected).await, Ok(0), "the last rejected value is returned as is");
+    assert_eq!(rejected.runs(), 2, "the second rejection opened the breaker");
+    assert_eq!(BREAKER.state(), BreakerState::Open);
+    assert_eq!(BUDGET.tokens(), 7.5);
+}
+
+// ---------------------------------------------------------------------------------------
 // Together
 
 #[tokio::test(start_paused = true)]
@@ -711,4 +782,54 @@ async fn guards_through_absolute_paths_and_a_renamed_crate() {
     assert_eq!(absolute_paths::BUDGET.tokens(), 8.0);
     assert_eq!(absolute_paths::blocking(), Ok(()));
     assert_eq!(absolute_paths::BREAKER.state(), BreakerState::Closed);
+}
+
+// ---------------------------------------------------------------------------------------
+// Constructors given 0 or NaN: never rejected, taken as documented
+
+#[tokio::test(start_paused = true)]
+async fn zero_and_nan_arguments_are_taken_as_documented() {
+    // A rate of 0 is one a second; a burst of 0 is 1.
+    let throttle = Throttle::per_second(0);
+    assert!(throttle.try_acquire());
+    assert!(!throttle.try_acquire());
+    advance(999 * MS).await;
+    assert!(!throttle.try_acquire());
+    advance(MS).await;
+    assert!(throttle.try_acquire());
+    let per_minute = Throttle::per_minute(0);
+    assert!(per_minute.try_acquire());
+    advance(59 * S).await;
+    assert!(!per_minute.try_acquire());
+    let burst = Throttle::per_second(10).burst(0);
+    assert!(burst.try_acquire());
+    assert!(!burst.try_acquire(), "a burst of 0 lets one through, as 1 does");
+
+    // `failures` of 0 is 1: the first failure opens; `probes` of 0 is 1.
+    let breaker = Breaker::new(0, S).probes(0);
+    breaker.try_acquire().unwrap().failure();
+    assert_eq!(breaker.state(), BreakerState::Open);
+    advance(S).await;
+    let probe = breaker.try_acquire().expect("the cooldown has passed");
+    assert!(probe.is_probe());
+    assert!(breaker.try_acquire().is_err(), "one probe at a time");
+    drop(probe);
+
+    // A NaN or negative ratio gives nothing back; 0 tokens never allow a retry.
+    for ratio in [f64::NAN, -1.0, f64::NEG_INFINITY] {
+        let budget = Budget::new(4, ratio);
+        assert!(budget.record_failure());
+        budget.record_success();
+        assert_eq!(budget.tokens(), 3.0, "ratio {ratio}");
+    }
+    let empty = Budget::new(0, 1.0);
+    assert!(!empty.allows_retry());
+    assert!(!empty.record_failure());
+
+    // The policy: 0 attempts is 1, a NaN or sub-1 factor is 1 (no growth).
+    assert_eq!(Policy::new().attempts(0).get_attempts(), 1);
+    for factor in [f64::NAN, 0.0, -2.0] {
+        let flat = Policy::exponential(S, 60 * S).jitter(steadfast::Jitter::None).attempts(4).factor(factor);
+        assert_eq!(flat.delays().collect::<Vec<_>>(), [S, S, S], "factor {factor}");
+    }
 }

@@ -302,11 +302,13 @@ async fn error_bodies_are_kept_up_to_4_kib() {
 }
 
 mod load {
-    //! 10,000 calls against a server failing 30% of attempts, reconciled call by call.
+    //! 10,000 calls, 128 in flight at a time on two worker threads, against a server failing
+    //! 30% of attempts, reconciled call by call, all through one breaker and one budget.
 
     use super::*;
     use axum::extract::{Path, State};
     use axum::routing::post;
+    use steadfast::guard::{Breaker, Budget};
 
     const CALLS: u32 = 10_000;
     const ATTEMPTS: u32 = 3;
@@ -334,7 +336,16 @@ mod load {
         (axum::http::StatusCode::from_u16(status).unwrap(), format!("call {call} attempt {attempt}"))
     }
 
-    #[retry(attempts = 3, min = "1ms", max = "2ms", log = "off", when = Failure::is_transient)]
+    /// Shared by every call. The breaker needs 20 consecutive failures (at 30%, a chance of
+    /// about 5 in 10^7 in the run), so it must stay closed: one that miscounted under contention
+    /// (a lost reset on success) would open and turn calls away against the schedule.
+    static BREAKER: Breaker = Breaker::new(20, Duration::from_secs(60));
+    /// Gives nothing back (ratio 0) and never falls to half, so its tokens after the run are
+    /// exactly its size less one per failed attempt, whatever the order of verdicts.
+    static BUDGET: Budget = Budget::new(BUDGET_TOKENS, 0.0);
+    const BUDGET_TOKENS: u32 = 100_000;
+
+    #[retry(attempts = 3, min = "1ms", max = "2ms", log = "off", when = Failure::is_transient, breaker = BREAKER, budget = BUDGET)]
     async fn call(client: &reqwest::Client, base: &str, id: u32, made: &AtomicU32) -> Result<String, Failure> {
         made.fetch_add(1, Ordering::SeqCst);
         let response = http::error_for_status(client.post(format!("{base}/call/{id}")).send().await?).await?;
@@ -401,5 +412,9 @@ mod load {
         // 0.3^3 of the calls fail for good: about 270 of 10,000; both outcomes occur.
         assert!((150..400).contains(&errs), "{errs} calls failed");
         assert!(server_total > CALLS * 13 / 10, "{server_total} requests");
+        // Every failed attempt took exactly one token from the shared budget.
+        let failed_attempts = server_total - oks;
+        assert_eq!(BUDGET.tokens(), f64::from(BUDGET_TOKENS - failed_attempts));
+        assert_eq!(BREAKER.state(), steadfast::guard::BreakerState::Closed);
     }
 }

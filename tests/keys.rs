@@ -88,6 +88,19 @@ async fn an_attempt_within_its_timeout_completes() {
 
 // ---- deadline ----
 
+#[retry(attempts = 4, min = "250µs", max = "1000000ns", jitter = "none")]
+async fn sub_millisecond() -> Result<(), ApiError> {
+    Err(ApiError::Busy)
+}
+
+#[tokio::test(start_paused = true)]
+async fn microsecond_and_nanosecond_units_reach_the_sleeps() {
+    let sleeps = testing::record_sleeps();
+    assert_eq!(sub_millisecond().await, Err(ApiError::Busy));
+    let micros = [250, 500, 1000].map(Duration::from_micros);
+    assert_eq!(sleeps.take(), micros);
+}
+
 #[retry(attempts = 10, min = "1s", max = "60s", jitter = "none", deadline = "10s")]
 async fn slow_failures() -> Result<(), ApiError> {
     call();

@@ -125,6 +125,9 @@ mod tests {
         assert_eq!(ok("1m30s"), Duration::from_secs(90));
         assert_eq!(ok("1m 30s"), Duration::from_secs(90));
         assert_eq!(ok("500us"), Duration::from_micros(500));
+        assert_eq!(ok("500µs"), Duration::from_micros(500));
+        assert_eq!(ok("750ns"), Duration::from_nanos(750));
+        assert_eq!(ok("1ms500us250ns"), Duration::from_nanos(1_500_250));
         assert_eq!(ok("0s"), Duration::ZERO);
         assert_eq!(ok(".5s"), Duration::from_millis(500));
         assert_eq!(ok("5124095h"), Duration::from_secs(5_124_095 * 3600));
