@@ -361,3 +361,46 @@ async fn a_refused_connection_is_retried() {
     }
     assert_eq!(sleeps.take().len(), 2);
 }
+
+/// A request that is not an `http::Request` (as async-openai's `HttpRequestFactory` is
+/// not): a prompt, rebuilt into a response by the service.
+#[derive(Clone)]
+struct Prompt(&'static str);
+
+#[tokio::test(start_paused = true)]
+async fn by_status_judges_any_request_by_its_response() {
+    let seen = Arc::new(AtomicU32::new(0));
+    let counted = seen.clone();
+    let answers = [(429, Some("4")), (503, None), (401, None)];
+    let server = service_fn(move |prompt: Prompt| {
+        let n = counted.fetch_add(1, Ordering::SeqCst) as usize;
+        let (status, hint) = answers.get(n).copied().unwrap_or((200, None));
+        let mut response = Response::builder().status(status);
+        if let Some(hint) = hint {
+            response = response.header("retry-after", hint);
+        }
+        async move { Ok::<_, Infallible>(response.body(prompt.0).unwrap()) }
+    });
+    let client = RetryLayer::new(policy(5)).by_status().layer(server);
+    let sleeps = testing::record_sleeps();
+    // 429 with a hint, 503 by the policy, then a 401: not retried, returned as it came.
+    let response = client.oneshot(Prompt("hi")).await.unwrap();
+    assert_eq!((response.status(), *response.body()), (StatusCode::UNAUTHORIZED, "hi"));
+    assert_eq!(seen.load(Ordering::SeqCst), 3);
+    assert_eq!(sleeps.take(), [Duration::from_secs(4), Duration::from_secs(2)]);
+}
+
+#[tokio::test]
+async fn by_status_on_reqwest_responses_against_a_local_axum_server() {
+    let _instant = testing::instant_sleeps();
+    let (url, count) = axum_server(2).await;
+    let http = reqwest::Client::new();
+    let service = service_fn(move |body: &'static str| {
+        let request = http.post(&url).body(body);
+        async move { request.send().await }
+    });
+    let response = RetryLayer::new(fast(4)).by_status().layer(service).oneshot("again").await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.text().await.unwrap(), "again");
+    assert_eq!(count.load(Ordering::SeqCst), 3);
+}

@@ -3,8 +3,7 @@
 //! same layer, policy, guards and classification as for a tower stack.
 //!
 //! ```
-//! use std::time::Duration;
-//! use reqwest_middleware::ClientBuilder;
+//! //! use reqwest_middleware::ClientBuilder;
 //! use steadfast::{reqwest_middleware::is_transient, tower::RetryLayer, Policy};
 //!
 //! let policy = Policy::exponential(Duration::from_secs(1), Duration::from_secs(30)).attempts(5);
@@ -39,7 +38,6 @@
 
 use std::fmt;
 use std::sync::Mutex;
-use std::time::Duration;
 
 use ::http::Extensions;
 use ::reqwest_middleware::{Error as ChainError, Middleware, Next};
@@ -48,9 +46,9 @@ use reqwest::{Request, Response};
 use crate::error::Error;
 use crate::guard::set::{Guards, SetRefusal, Slot};
 use crate::guard::Report;
-use crate::hooks::{Hint, HookSet, Predicate};
+use crate::hooks::{HookSet, Predicate};
 use crate::timer::Timer;
-use crate::tower::http::Http;
+use crate::tower::http::{Answer, ByStatus, Http, ServerHint};
 use crate::tower::RetryLayer;
 
 /// Whether an error of the middleware chain is worth another attempt: a `reqwest::Error`
@@ -61,49 +59,6 @@ pub fn is_transient(e: &ChainError) -> bool {
     match e {
         ChainError::Reqwest(e) => crate::http::is_transient_error(e),
         ChainError::Middleware(_) => false,
-    }
-}
-
-/// How an attempt failed, as the hooks see it.
-#[doc(hidden)]
-pub enum Answer {
-    /// A response [`should_retry`](crate::http::should_retry) says to retry.
-    Status(Response),
-    /// The chain's error.
-    Failed(ChainError),
-}
-
-impl fmt::Debug for Answer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Answer::Status(response) => write!(f, "server answered {}", response.status()),
-            Answer::Failed(e) => e.fmt(f),
-        }
-    }
-}
-
-/// `when` of the middleware: a retryable status always, an error if the user's predicate
-/// says so.
-struct ByStatus<W>(W);
-
-impl<W: Predicate<ChainError>> Predicate<Answer> for ByStatus<W> {
-    fn test(&mut self, answer: &Answer) -> bool {
-        match answer {
-            Answer::Status(_) => true,
-            Answer::Failed(e) => self.0.test(e),
-        }
-    }
-}
-
-/// `retry_after` of the middleware: the response's `Retry-After`.
-struct ServerHint;
-
-impl Hint<Answer> for ServerHint {
-    fn hint(&mut self, answer: &Answer) -> Option<Duration> {
-        match answer {
-            Answer::Status(response) => crate::http::retry_after(response.headers()),
-            Answer::Failed(_) => None,
-        }
     }
 }
 
@@ -120,7 +75,7 @@ where
     Th: Slot<Held: Send> + Copy + Send + Sync + 'static,
     Bu: Slot<Held: Send> + Copy + Send + Sync + 'static,
     Tm: Timer<Sleep: Send> + 'static,
-    Error<Answer>: Report<SetRefusal<Br, Th, Bu>>,
+    Error<Answer<Response, ChainError>>: Report<SetRefusal<Br, Th, Bu>>,
 {
     async fn handle(
         &self,

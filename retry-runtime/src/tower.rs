@@ -35,7 +35,8 @@
 //! the service's futures own everything they use, as most tower stacks require.
 //!
 //! With the `http` feature, [`RetryLayer::http`] retries HTTP services by status and
-//! honours `Retry-After`; see [`http`].
+//! honours `Retry-After`, and [`RetryLayer::by_status`] does the same for a service whose
+//! request is any `Clone` type (async-openai's); see [`http`].
 
 use std::fmt;
 use std::future::{Future, IntoFuture};

@@ -42,6 +42,9 @@
 //!   A body that cannot be replayed is sent once: the call gets a single attempt, whatever
 //!   the policy says. [`Buffered`] reads a streaming body into memory up to a limit of
 //!   your choosing, so that it can be replayed.
+//! - **Any request that clones**: [`RetryLayer::by_status`] applies these rules (not the
+//!   body's) to a service whose request is any `Clone` type and whose response is a
+//!   [`StatusResponse`] (`http::Response`, `reqwest::Response`).
 //! - **Guards** judge each attempt: a retryable status is a failure to the breaker and the
 //!   budget (a 429 with a hint is a paced answer, not a failure, as everywhere else).
 
@@ -58,7 +61,7 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use super::{Oneshot, Retry, RetryLayer};
+use super::{Calls, Oneshot, Retry, RetryLayer};
 use crate::builder::{Operation, RetryFuture, Wrapped};
 use crate::error::Error;
 use crate::guard::set::{Guards, SetRefusal, Slot};
@@ -247,11 +250,11 @@ where
     Th: Slot,
     Bu: Slot,
     Tm: Timer,
-    Error<Answer<R, S::Error>>: Report<SetRefusal<Br, Th, Bu>>,
+    Error<Answer<Response<R>, S::Error>>: Report<SetRefusal<Br, Th, Bu>>,
 {
     type Response = Response<R>;
     type Error = Error<S::Error>;
-    type Future = HttpFuture<S, ReqB, R, W, Br, Th, Bu, Tm>;
+    type Future = StatusFuture<HttpCalls<S, ReqB>, Response<R>, S::Error, W, Br, Th, Bu, Tm>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx).map_err(Error::Inner)
@@ -262,27 +265,130 @@ where
         let spare = body.replay();
         let once = spare.is_none();
         let op = HttpCalls { service: self.take_ready(), parts, first: Some(body), spare };
-        let hooks = HookSet::new().judged_by(ByStatus(self.layer.when.clone()), ServerHint);
         let policy = match once {
             // A body that cannot be sent again: one attempt, whatever the policy says.
             true => self.layer.policy.attempts(1),
             false => self.layer.policy,
         };
-        HttpFuture { inner: self.retry(policy, op, hooks).into_future() }
+        StatusFuture::new(self, policy, op)
     }
 }
 
-/// How an HTTP attempt failed, as the hooks see it: a response with a retryable status,
-/// or the inner service's error.
+/// The kind of a [`RetryLayer::by_status`]: any request that clones, answered by a
+/// response with an HTTP status.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Statuses;
+
+impl<W, G, Tm> RetryLayer<W, G, super::Any, Tm> {
+    /// Judges the inner service's responses as [`RetryLayer::http`] does (by status,
+    /// honouring `Retry-After`, the last response returned when the retries are spent),
+    /// for a service whose request is any `Clone` type and whose response is a
+    /// [`StatusResponse`]: `http::Response`, or `reqwest::Response` (feature `reqwest`).
+    ///
+    /// That is the shape of async-openai's tower stack (`HttpRequestFactory` →
+    /// `reqwest::Response`, given to `Client::with_http_service`; see
+    /// `examples/async_openai.rs`), where the request is rebuilt from a factory for each
+    /// attempt.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use http::{Response, StatusCode};
+    /// use steadfast::{tower::RetryLayer, Policy};
+    /// use tower::{service_fn, Layer, ServiceExt};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let sent = std::sync::atomic::AtomicU32::new(0);
+    /// // The request is a prompt, not an `http::Request`: it only has to clone.
+    /// let api = service_fn(|prompt: &'static str| {
+    ///     let n = sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    ///     let status = if n == 0 { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::OK };
+    ///     let answer = Response::builder().status(status).header("retry-after", "3").body(prompt);
+    ///     async move { Ok::<_, std::io::Error>(answer.unwrap()) }
+    /// });
+    /// let policy = Policy::exponential(Duration::from_millis(100), Duration::from_secs(10));
+    /// let client = RetryLayer::new(policy).by_status().layer(api);
+    /// let start = tokio::time::Instant::now();
+    /// assert_eq!(client.oneshot("hi").await.unwrap().status(), StatusCode::OK);
+    /// assert_eq!(start.elapsed(), Duration::from_secs(3)); // the server's hint
+    /// # }
+    /// ```
+    pub fn by_status(self) -> RetryLayer<W, G, Statuses, Tm> {
+        let RetryLayer { policy, when, guards, log, name, kind: _ } = self;
+        RetryLayer { policy, when, guards, log, name, kind: std::marker::PhantomData }
+    }
+}
+
+impl<S, Req, W, Br, Th, Bu, Tm> Service<Req> for Retry<S, W, Guards<Br, Th, Bu>, Statuses, Tm>
+where
+    S: Service<Req> + Clone,
+    S::Response: StatusResponse,
+    S::Error: fmt::Debug,
+    Req: Clone,
+    W: Predicate<S::Error> + Clone,
+    Br: Slot,
+    Th: Slot,
+    Bu: Slot,
+    Tm: Timer,
+    Error<Answer<S::Response, S::Error>>: Report<SetRefusal<Br, Th, Bu>>,
+{
+    type Response = S::Response;
+    type Error = Error<S::Error>;
+    type Future = StatusFuture<Calls<S, Req>, S::Response, S::Error, W, Br, Th, Bu, Tm>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(Error::Inner)
+    }
+
+    fn call(&mut self, request: Req) -> Self::Future {
+        let op = Calls { service: self.take_ready(), request };
+        StatusFuture::new(self, self.layer.policy, op)
+    }
+}
+
+/// A response with an HTTP status and headers, which [`RetryLayer::http`] and
+/// [`RetryLayer::by_status`] judge with [`should_retry`](crate::http::should_retry) and
+/// [`retry_after`](crate::http::retry_after).
+pub trait StatusResponse {
+    /// The response's status.
+    fn status(&self) -> ::http::StatusCode;
+    /// The response's headers.
+    fn headers(&self) -> &HeaderMap;
+}
+
+impl<B> StatusResponse for Response<B> {
+    fn status(&self) -> ::http::StatusCode {
+        Response::status(self)
+    }
+
+    fn headers(&self) -> &HeaderMap {
+        Response::headers(self)
+    }
+}
+
+#[cfg(feature = "reqwest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
+impl StatusResponse for reqwest::Response {
+    fn status(&self) -> ::http::StatusCode {
+        reqwest::Response::status(self)
+    }
+
+    fn headers(&self) -> &HeaderMap {
+        reqwest::Response::headers(self)
+    }
+}
+
+/// How an attempt failed, as the hooks see it: a response with a retryable status, or
+/// the inner service's error.
 #[doc(hidden)]
-pub enum Answer<R, E> {
+pub enum Answer<Resp, E> {
     /// A response [`should_retry`](crate::http::should_retry) says to retry.
-    Status(Response<R>),
+    Status(Resp),
     /// The inner service's error.
     Failed(E),
 }
 
-impl<R, E: fmt::Debug> fmt::Debug for Answer<R, E> {
+impl<Resp: StatusResponse, E: fmt::Debug> fmt::Debug for Answer<Resp, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Answer::Status(response) => write!(f, "server answered {}", response.status()),
@@ -291,14 +397,14 @@ impl<R, E: fmt::Debug> fmt::Debug for Answer<R, E> {
     }
 }
 
-/// `when` of the HTTP layer: a retryable status always, an inner error if the user's
+/// `when` of the status layers: a retryable status always, an inner error if the user's
 /// predicate says so.
 #[doc(hidden)]
 #[derive(Debug, Clone)]
-pub struct ByStatus<W>(W);
+pub struct ByStatus<W>(pub(crate) W);
 
-impl<R, E, W: Predicate<E>> Predicate<Answer<R, E>> for ByStatus<W> {
-    fn test(&mut self, answer: &Answer<R, E>) -> bool {
+impl<Resp, E, W: Predicate<E>> Predicate<Answer<Resp, E>> for ByStatus<W> {
+    fn test(&mut self, answer: &Answer<Resp, E>) -> bool {
         match answer {
             Answer::Status(_) => true,
             Answer::Failed(e) => self.0.test(e),
@@ -306,13 +412,13 @@ impl<R, E, W: Predicate<E>> Predicate<Answer<R, E>> for ByStatus<W> {
     }
 }
 
-/// `retry_after` of the HTTP layer: the response's `Retry-After`.
+/// `retry_after` of the status layers: the response's `Retry-After`.
 #[doc(hidden)]
 #[derive(Debug, Clone, Copy)]
 pub struct ServerHint;
 
-impl<R, E> Hint<Answer<R, E>> for ServerHint {
-    fn hint(&mut self, answer: &Answer<R, E>) -> Option<Duration> {
+impl<Resp: StatusResponse, E> Hint<Answer<Resp, E>> for ServerHint {
+    fn hint(&mut self, answer: &Answer<Resp, E>) -> Option<Duration> {
         match answer {
             Answer::Status(response) => crate::http::retry_after(response.headers()),
             Answer::Failed(_) => None,
@@ -345,9 +451,9 @@ where
     S: Service<Request<B>, Response = Response<R>> + Clone,
     B: ReplayBody,
 {
-    type Attempt = HttpAttempt<S, B>;
+    type Attempt = Oneshot<S, Request<B>>;
 
-    fn attempt(&mut self) -> HttpAttempt<S, B> {
+    fn attempt(&mut self) -> Oneshot<S, Request<B>> {
         let body = match self.first.take() {
             Some(body) => body,
             // Retries exist only when the body replayed (the call is one attempt otherwise),
@@ -357,37 +463,42 @@ where
                 spare.replay().expect("ReplayBody::replay answered Some, then None, for one body")
             }
         };
-        let request = Request::from_parts(self.parts.clone(), body);
-        HttpAttempt { call: Oneshot::new(self.service.clone(), request) }
+        Oneshot::new(self.service.clone(), Request::from_parts(self.parts.clone(), body))
+    }
+}
+
+/// The attempts of `O`, each judged by its response's status.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Judged<O>(O);
+
+impl<O: Operation> Operation for Judged<O> {
+    type Attempt = JudgedAttempt<O::Attempt>;
+
+    fn attempt(&mut self) -> Self::Attempt {
+        JudgedAttempt { attempt: self.0.attempt() }
     }
 }
 
 pin_project! {
-    /// One HTTP attempt: a response with a retryable status becomes an `Err` for the hooks.
+    /// One attempt: a response with a retryable status becomes an `Err` for the hooks.
     #[doc(hidden)]
-    pub struct HttpAttempt<S, B>
-    where
-        S: Service<Request<B>>,
-    {
+    #[derive(Debug)]
+    pub struct JudgedAttempt<A> {
         #[pin]
-        call: Oneshot<S, Request<B>>,
+        attempt: A,
     }
 }
 
-impl<S: Service<Request<B>>, B> fmt::Debug for HttpAttempt<S, B> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HttpAttempt").finish_non_exhaustive()
-    }
-}
-
-impl<S, B, R> Future for HttpAttempt<S, B>
+impl<A, Resp, E> Future for JudgedAttempt<A>
 where
-    S: Service<Request<B>, Response = Response<R>>,
+    A: Future<Output = Result<Resp, E>>,
+    Resp: StatusResponse,
 {
-    type Output = Result<Response<R>, Answer<R, S::Error>>;
+    type Output = Result<Resp, Answer<Resp, E>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Poll::Ready(match ready!(self.project().call.poll(cx)) {
+        Poll::Ready(match ready!(self.project().attempt.poll(cx)) {
             Ok(response) if crate::http::should_retry(response.status(), response.headers()) => {
                 Err(Answer::Status(response))
             }
@@ -397,30 +508,46 @@ where
     }
 }
 
+/// The hooks of the status layers.
+type StatusHooks<Resp, E, W> = HookSet<Resp, Answer<Resp, E>, Always, Never, ByStatus<W>, Never, ServerHint, Silent>;
+
 pin_project! {
-    /// The future of a call through [`RetryLayer::http`].
+    /// The future of a call through [`RetryLayer::http`] or [`RetryLayer::by_status`].
     #[must_use = "futures do nothing unless polled"]
-    pub struct HttpFuture<S, B, R, W, Br, Th, Bu, Tm>
+    pub struct StatusFuture<O, Resp, E, W, Br, Th, Bu, Tm>
     where
-        S: Service<Request<B>>,
+        O: Operation,
         Br: Slot,
         Th: Slot,
         Bu: Slot,
         Tm: Timer,
     {
         #[pin]
-        inner: RetryFuture<
-            HttpCalls<S, B>,
-            HttpAttempt<S, B>,
-            HookSet<Response<R>, Answer<R, S::Error>, Always, Never, ByStatus<W>, Never, ServerHint, Silent>,
-            Br, Th, Bu, Tm, Wrapped,
-        >,
+        inner: RetryFuture<Judged<O>, JudgedAttempt<O::Attempt>, StatusHooks<Resp, E, W>, Br, Th, Bu, Tm, Wrapped>,
     }
 }
 
-impl<S, B, R, W, Br, Th, Bu, Tm> fmt::Debug for HttpFuture<S, B, R, W, Br, Th, Bu, Tm>
+impl<O, Resp, E, W, Br, Th, Bu, Tm> StatusFuture<O, Resp, E, W, Br, Th, Bu, Tm>
 where
-    S: Service<Request<B>>,
+    O: Operation<Attempt: Future<Output = Result<Resp, E>>>,
+    Resp: StatusResponse,
+    E: fmt::Debug,
+    W: Predicate<E> + Clone,
+    Br: Slot,
+    Th: Slot,
+    Bu: Slot,
+    Tm: Timer,
+    Error<Answer<Resp, E>>: Report<SetRefusal<Br, Th, Bu>>,
+{
+    fn new<S, K>(service: &Retry<S, W, Guards<Br, Th, Bu>, K, Tm>, policy: Policy, op: O) -> Self {
+        let hooks = HookSet::new().judged_by(ByStatus(service.layer.when.clone()), ServerHint);
+        StatusFuture { inner: service.retry(policy, Judged(op), hooks).into_future() }
+    }
+}
+
+impl<O, Resp, E, W, Br, Th, Bu, Tm> fmt::Debug for StatusFuture<O, Resp, E, W, Br, Th, Bu, Tm>
+where
+    O: Operation,
     Br: Slot,
     Th: Slot,
     Bu: Slot,
@@ -431,19 +558,19 @@ where
     }
 }
 
-impl<S, B, R, W, Br, Th, Bu, Tm> Future for HttpFuture<S, B, R, W, Br, Th, Bu, Tm>
+impl<O, Resp, E, W, Br, Th, Bu, Tm> Future for StatusFuture<O, Resp, E, W, Br, Th, Bu, Tm>
 where
-    S: Service<Request<B>, Response = Response<R>> + Clone,
-    S::Error: fmt::Debug,
-    B: ReplayBody,
-    W: Predicate<S::Error>,
+    O: Operation<Attempt: Future<Output = Result<Resp, E>>>,
+    Resp: StatusResponse,
+    E: fmt::Debug,
+    W: Predicate<E>,
     Br: Slot,
     Th: Slot,
     Bu: Slot,
     Tm: Timer,
-    Error<Answer<R, S::Error>>: Report<SetRefusal<Br, Th, Bu>>,
+    Error<Answer<Resp, E>>: Report<SetRefusal<Br, Th, Bu>>,
 {
-    type Output = Result<Response<R>, Error<S::Error>>;
+    type Output = Result<Resp, Error<E>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         Poll::Ready(match ready!(self.project().inner.poll(cx)) {
