@@ -94,6 +94,18 @@ async fn a_timed_out_attempt_is_retried_then_reported() {
     assert_eq!(start.elapsed(), Duration::from_secs(5 + 1 + 5));
 }
 
+#[tokio::test(start_paused = true)]
+async fn the_readied_service_makes_the_first_attempt() {
+    // A concurrency limit of one: the readied service, if kept aside, would hold the only
+    // permit while the attempt's clone waited for it.
+    let calls = Arc::new(AtomicU32::new(0));
+    let limited = tower::limit::ConcurrencyLimit::new(flaky(vec![Fault::Busy], calls.clone()), 1);
+    let service = RetryLayer::new(policy(3)).layer(limited);
+    let result = tokio::time::timeout(Duration::from_secs(60), service.oneshot(5)).await;
+    assert_eq!(result.expect("no attempt waits for a permit its own call holds").unwrap(), 10);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
 static BREAKER: Breaker = Breaker::new(3, Duration::from_secs(30));
 
 #[tokio::test(start_paused = true)]

@@ -230,14 +230,15 @@ impl<S, W, G, K, Tm> Retry<S, W, G, K, Tm> {
         self.inner
     }
 
-    /// The inner service for one call: the one readied by `poll_ready` (tower's rule), with
-    /// a clone left in its place for the next.
-    fn take_ready(&mut self) -> S
+    /// The inner services of one call: the one readied by `poll_ready` for its first
+    /// attempt (tower's rule), a clone for the later ones; a clone stays for the next call.
+    fn take_ready(&mut self) -> Services<S>
     where
         S: Clone,
     {
-        let clone = self.inner.clone();
-        std::mem::replace(&mut self.inner, clone)
+        let spare = self.inner.clone();
+        let ready = std::mem::replace(&mut self.inner, spare.clone());
+        Services { ready: Some(ready), spare }
     }
 
     /// A retried call of `op` with `hooks`, as the builder runs one.
@@ -275,7 +276,7 @@ where
     }
 
     fn call(&mut self, request: Req) -> Self::Future {
-        let op = Calls { service: self.take_ready(), request };
+        let op = Calls { services: self.take_ready(), request };
         let hooks = HookSet::new().judged_by(self.layer.when.clone(), NoHint);
         ResponseFuture { inner: self.retry(self.layer.policy, op, hooks).into_future() }
     }
@@ -334,10 +335,27 @@ where
     }
 }
 
-/// The attempts of one call: the inner service, cloned for each, and the request.
+/// The inner services of one call's attempts.
+pub(crate) struct Services<S> {
+    /// The service `poll_ready` readied, for the first attempt. Kept for a later one, it
+    /// would hold what its readiness reserved (a `ConcurrencyLimit`'s permit) while that
+    /// attempt's clone waited for the same.
+    ready: Option<S>,
+    /// Cloned for each later attempt.
+    spare: S,
+}
+
+impl<S: Clone> Services<S> {
+    /// The service for the next attempt.
+    pub(crate) fn next(&mut self) -> S {
+        self.ready.take().unwrap_or_else(|| self.spare.clone())
+    }
+}
+
+/// The attempts of one call: the inner services and the request, cloned for each.
 #[doc(hidden)]
 pub struct Calls<S, Req> {
-    service: S,
+    services: Services<S>,
     request: Req,
 }
 
@@ -345,7 +363,7 @@ impl<S: Service<Req> + Clone, Req: Clone> Operation for Calls<S, Req> {
     type Attempt = Oneshot<S, Req>;
 
     fn attempt(&mut self) -> Oneshot<S, Req> {
-        Oneshot::new(self.service.clone(), self.request.clone())
+        Oneshot::new(self.services.next(), self.request.clone())
     }
 }
 

@@ -61,7 +61,7 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use super::{Calls, Oneshot, Retry, RetryLayer};
+use super::{Calls, Oneshot, Retry, RetryLayer, Services};
 use crate::builder::{Operation, RetryFuture, Wrapped};
 use crate::error::Error;
 use crate::guard::set::{Guards, SetRefusal, Slot};
@@ -264,7 +264,7 @@ where
         let (parts, body) = request.into_parts();
         let spare = body.replay();
         let once = spare.is_none();
-        let op = HttpCalls { service: self.take_ready(), parts, first: Some(body), spare };
+        let op = HttpCalls { services: self.take_ready(), parts, first: Some(body), spare };
         let policy = match once {
             // A body that cannot be sent again: one attempt, whatever the policy says.
             true => self.layer.policy.attempts(1),
@@ -341,7 +341,7 @@ where
     }
 
     fn call(&mut self, request: Req) -> Self::Future {
-        let op = Calls { service: self.take_ready(), request };
+        let op = Calls { services: self.take_ready(), request };
         StatusFuture::new(self, self.layer.policy, op)
     }
 }
@@ -429,7 +429,7 @@ impl<Resp: StatusResponse, E> Hint<Answer<Resp, E>> for ServerHint {
 /// The attempts of one HTTP call: the request's head, cloned for each, and its body.
 #[doc(hidden)]
 pub struct HttpCalls<S, B> {
-    service: S,
+    services: Services<S>,
     parts: ::http::request::Parts,
     /// The caller's body, for the first attempt.
     first: Option<B>,
@@ -463,7 +463,7 @@ where
                 spare.replay().expect("ReplayBody::replay answered Some, then None, for one body")
             }
         };
-        Oneshot::new(self.service.clone(), Request::from_parts(self.parts.clone(), body))
+        Oneshot::new(self.services.next(), Request::from_parts(self.parts.clone(), body))
     }
 }
 
