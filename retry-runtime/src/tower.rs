@@ -21,8 +21,9 @@
 //!
 //! Each call is one retried call of the engine the attribute and the builder drive: the
 //! same backoff, deadline, per-attempt `timeout`, guards and events. An attempt is the
-//! inner service readied and called with a clone of the request (so `Req: Clone`); the
-//! inner service is cloned for each call, as tower's own layers do.
+//! inner service readied and called with a clone of the request (so `Req: Clone`): the
+//! first on the service `poll_ready` readied, later ones on clones of it (`S: Clone`), as
+//! tower's own retry layer does.
 //!
 //! The service's error is [`steadfast::Error`](crate::Error)`<S::Error>`: the inner
 //! service's error as [`Error::Inner`], or what the loop produced
