@@ -418,10 +418,45 @@ impl<F, H: Types, G, Tm, M> Retry<F, H, G, Tm, M> {
     }
 }
 
+/// What makes one attempt: a closure (the builder), or a service's call with a clone of
+/// its request (the [`tower`](crate::tower) layer), so both run on the one future below.
+#[doc(hidden)]
+pub trait Operation {
+    /// One attempt.
+    type Attempt;
+    /// Starts an attempt.
+    fn attempt(&mut self) -> Self::Attempt;
+}
+
+impl<F: FnMut() -> Fut, Fut> Operation for F {
+    type Attempt = Fut;
+
+    #[inline(always)]
+    fn attempt(&mut self) -> Fut {
+        self()
+    }
+}
+
+impl<F, T, E, On, Unless, When, IfOk, H, N, G, Tm, M> Retry<F, HookSet<T, E, On, Unless, When, IfOk, H, N>, G, Tm, M> {
+    /// A retry of `op` with these hooks and guards, its caller's errors in mode `M` (the
+    /// tower layer's, and so reqwest-middleware's).
+    #[cfg(feature = "tower")]
+    pub(crate) fn of(
+        policy: Policy,
+        op: F,
+        hooks: HookSet<T, E, On, Unless, When, IfOk, H, N>,
+        guards: G,
+        log: Log,
+        name: &'static str,
+    ) -> Self {
+        Retry { policy, op, hooks, guards, log, name, elapsed: None, timer: PhantomData }
+    }
+}
+
 impl<F, Fut, T, E, On, Unless, When, IfOk, H, N, B, Th, U, Tm, M> IntoFuture
     for Retry<F, HookSet<T, E, On, Unless, When, IfOk, H, N>, Guards<B, Th, U>, Tm, M>
 where
-    F: FnMut() -> Fut,
+    F: Operation<Attempt = Fut>,
     Fut: Future<Output = Result<T, E>>,
     On: Predicate<E>,
     Unless: Predicate<E>,
@@ -515,7 +550,7 @@ where
 
 impl<F, Fut, T, E, H, B, Th, U, Tm, M> Future for RetryFuture<F, Fut, H, B, Th, U, Tm, M>
 where
-    F: FnMut() -> Fut,
+    F: Operation<Attempt = Fut>,
     Fut: Future<Output = Result<T, E>>,
     H: Types<T = T, E = E> + Hooks<T, E>,
     B: Slot,
@@ -536,7 +571,7 @@ where
                     if let Err(refusal) = ready!(this.call.poll_ready(cx)) {
                         return Poll::Ready(Err(M::Err::report(refusal)));
                     }
-                    let attempt = this.call.timed(this.policy, (this.op)());
+                    let attempt = this.call.timed(this.policy, this.op.attempt());
                     this.state.set(State::Running { attempt });
                 }
                 StateProj::Running { attempt } => {

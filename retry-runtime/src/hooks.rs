@@ -233,6 +233,23 @@ impl<T, E, On, Unless, When, IfOk, H, N> HookSet<T, E, On, Unless, When, IfOk, H
         }
     }
 
+    /// `when` and `retry_after` of any type, closures or not (the tower layer's and the
+    /// reqwest middleware's).
+    #[cfg(feature = "tower")]
+    #[inline(always)]
+    pub(crate) fn judged_by<W, K>(self, when: W, hint: K) -> HookSet<T, E, On, Unless, W, IfOk, K, N> {
+        HookSet {
+            on: self.on,
+            unless: self.unless,
+            when,
+            if_ok: self.if_ok,
+            retry_after: hint,
+            notify: self.notify,
+            never_elapsed: self.never_elapsed,
+            types: PhantomData,
+        }
+    }
+
     /// A timeout is never retried (`unless` names `Elapsed`, or the builder's
     /// `unless_elapsed`).
     #[inline(always)]

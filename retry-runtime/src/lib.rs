@@ -44,10 +44,16 @@ pub mod http;
 pub mod metrics;
 mod observe;
 pub mod policy;
+#[cfg(feature = "reqwest-middleware")]
+#[cfg_attr(docsrs, doc(cfg(feature = "reqwest-middleware")))]
+pub mod reqwest_middleware;
 mod rng;
 pub mod stream;
 pub mod testing;
 pub mod timer;
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub mod tower;
 
 #[doc(hidden)]
 #[path = "private.rs"]

@@ -16,6 +16,10 @@ const MAX_BODY: usize = 4096;
 /// error status (with the response's headers and the start of its body), an attempt cut
 /// by `timeout`, or a call an open breaker turned away.
 ///
+/// It works with reqwest 0.13 (the `reqwest` feature). A client on reqwest 0.12 gets "`?`
+/// couldn't convert the error to `Failure`", and the compiler's help quotes the line of
+/// the `From<reqwest::Error>` impl, which says so: move the client to reqwest 0.13.
+///
 /// `?` converts a `reqwest::Error`, `timeout = "…"` a [`steadfast::Elapsed`](Elapsed) and
 /// `breaker = …` a [`steadfast::Open`](Open), so a client method can return
 /// `Result<T, Failure>` and name [`Failure::is_transient`] and [`Failure::retry_after`] in
@@ -69,6 +73,35 @@ impl Failure {
         match &self.repr {
             Repr::Status { body, .. } => body,
             _ => "",
+        }
+    }
+
+    /// The `reqwest::Error` this failure wraps: a transport error (connect, timeout, a body
+    /// cut short), or one from reqwest's own `error_for_status`; `None` for a status kept
+    /// by [`error_for_status`](super::error_for_status), a timeout of `timeout = "…"` and an
+    /// open breaker.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let err = reqwest::Client::new().get("not a url").send().await.unwrap_err();
+    /// let failure = steadfast::http::Failure::from(err);
+    /// assert!(failure.reqwest().is_some_and(reqwest::Error::is_builder));
+    /// # }
+    /// ```
+    pub fn reqwest(&self) -> Option<&reqwest::Error> {
+        match &self.repr {
+            Repr::Transport(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The wrapped `reqwest::Error`, taken out (see [`reqwest`](Self::reqwest)); the
+    /// failure itself when it wraps none.
+    pub fn into_reqwest(self) -> Result<reqwest::Error, Self> {
+        match self.repr {
+            Repr::Transport(e) => Ok(e),
+            repr => Err(Failure { repr }),
         }
     }
 
@@ -146,7 +179,10 @@ impl Error for Failure {
     }
 }
 
-impl From<reqwest::Error> for Failure {
+// The comment shares the impl's line, which rustc quotes when a reqwest 0.12 error fails
+// to convert: that user reads why.
+#[rustfmt::skip]
+impl From<reqwest::Error> for Failure { // reqwest 0.13 (a 0.12 client's errors do not convert: upgrade it)
     fn from(e: reqwest::Error) -> Self {
         Failure { repr: Repr::Transport(e) }
     }
