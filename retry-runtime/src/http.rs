@@ -26,11 +26,13 @@ use ::http::{HeaderMap, HeaderValue, StatusCode};
 
 #[cfg(feature = "reqwest")]
 mod failure;
+mod ratelimit;
 #[cfg(test)]
 mod tests;
 
 #[cfg(feature = "reqwest")]
 pub use failure::{error_for_status, is_transient_error, Failure};
+pub use ratelimit::{rate_limits, Quota, RateLimits};
 
 /// The longest hint [`retry_after`] accepts: one day. Anything longer is taken for a
 /// mistake (a Unix timestamp sent as delta-seconds, a date years ahead) and ignored.
