@@ -68,6 +68,9 @@ struct State {
     tokens: Mirror,
     /// Headers have been seen: they pace, and 429s no longer drive the cubic.
     informed: bool,
+    /// The last response fed to `learn` said how many tokens are left: it counted the
+    /// usage already, and `settle` has nothing to correct.
+    tokens_told: bool,
     /// No attempt starts before this (a 429's `Retry-After`), in nanoseconds.
     hold_until: u64,
     cubic: Cubic,
@@ -82,6 +85,7 @@ impl State {
         requests: Mirror::UNKNOWN,
         tokens: Mirror::UNKNOWN,
         informed: false,
+        tokens_told: false,
         hold_until: 0,
         cubic: Cubic::NEW,
         in_flight: 0,
@@ -161,12 +165,16 @@ impl<C: Clock> AdaptiveThrottle<C> {
 
     /// Corrects a call's estimate with its usage (the response's `usage.total_tokens`):
     /// what it over-estimated goes back to the token bucket, what it under-estimated is
-    /// taken. The next rate-limit headers overwrite both, so this matters where a response
-    /// says nothing of the tokens left.
+    /// taken. For a server that counts the tokens used rather than those asked for: call
+    /// it after feeding the response to [`learn`](Self::learn) (or
+    /// [`error_for_status`](Self::error_for_status)). When that response said how many tokens
+    /// are left, the server's count already holds the usage and this changes nothing.
     pub fn settle(&self, estimated: u64, used: u64) {
         let now = C::now().as_nanos();
         let mut state = self.lock();
-        state.tokens.settle(now, estimated as f64 - used as f64);
+        if !state.tokens_told {
+            state.tokens.settle(now, estimated as f64 - used as f64);
+        }
     }
 
     /// What it has learned so far.
@@ -214,6 +222,7 @@ impl<C: Clock> AdaptiveThrottle<C> {
             let until = now.saturating_add(u64::try_from(hold.as_nanos()).unwrap_or(u64::MAX));
             state.hold_until = state.hold_until.max(until);
         }
+        state.tokens_told = tokens.remaining.is_some();
         if requests.remaining.is_none() && tokens.remaining.is_none() {
             return;
         }

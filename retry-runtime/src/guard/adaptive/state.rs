@@ -6,18 +6,22 @@ use std::time::Duration;
 
 /// The AWS adaptive limiter's multiplicative decrease: a throttle leaves 70% of the rate.
 pub(crate) const BETA: f64 = 0.7;
-/// The AWS limiter's floor, in requests a second.
-pub(crate) const MIN_RATE: f64 = 0.5;
+/// The floor, in requests a second: one a minute. (The AWS limiter's is 0.5 a second,
+/// above the 3 to 20 requests a minute of the AI APIs' lowest tiers: it would never slow
+/// down enough.)
+pub(crate) const MIN_RATE: f64 = 1.0 / 60.0;
 /// The AWS limiter's smoothing of the measured send rate, and its bucket (half a second).
 const SMOOTH: f64 = 0.8;
 const MEASURE_BUCKET: u64 = 500_000_000;
-/// Seconds the cubic takes to climb back to the rate of the last throttle. The AWS
+/// Seconds the cubic takes at least to climb back to the rate of the last throttle. The AWS
 /// limiter's `SCALE_CONSTANT` (0.4) is in requests/s³, so at a few requests a second it
-/// is back within a second and a half and probes the limit again at once; scaled by the
-/// rate instead, the plateau lasts as long at 2 requests a second as at 2000.
+/// is back within a second and a half and probes the limit again at once; relative to the
+/// rate instead, the climb has the same shape at 2 requests a second as at 2000.
 pub(crate) const CUBIC_PLATEAU: f64 = 12.0;
-/// The cubic's scale relative to the last throttle's rate: `(1 - BETA) / PLATEAU^3`.
-const CUBIC_SCALE: f64 = (1.0 - BETA) / (CUBIC_PLATEAU * CUBIC_PLATEAU * CUBIC_PLATEAU);
+/// ... and at least this many requests' worth of time at the last throttle's rate: each
+/// probe above the limit costs a 429 or a few, so at tens of requests a minute a probe
+/// every 12 s would make one request in ten a 429.
+pub(crate) const PLATEAU_REQUESTS: f64 = 80.0;
 /// The window a limit with no reset is assumed to count over (the AI APIs' are a minute).
 const DEFAULT_WINDOW: f64 = 60.0;
 
@@ -200,21 +204,25 @@ impl Cubic {
     }
 
     /// An attempt succeeded at `now`: the rate climbs back along the cubic, back at the
-    /// last throttle's after [`CUBIC_PLATEAU`] seconds, then probing above it; never past
+    /// last throttle's after [`plateau`](Self::plateau) seconds, then probing above it; never past
     /// twice the rate actually sent.
     pub(crate) fn succeeded(&mut self, now: u64) {
         if !self.enabled {
             return;
         }
-        let t = secs(now.saturating_sub(self.last_throttle)) - CUBIC_PLATEAU;
-        let cubic = CUBIC_SCALE * self.last_max * t * t * t + self.last_max;
+        let cubic = self.at(secs(now.saturating_sub(self.last_throttle)));
         self.rate = cubic.min(2.0 * self.measured(now)).max(MIN_RATE);
     }
 
-    /// The cubic's rate `secs` after the last throttle, for tests.
-    #[cfg(test)]
+    /// Seconds from a throttle until the cubic is back at its rate.
+    pub(crate) fn plateau(&self) -> f64 {
+        CUBIC_PLATEAU.max(PLATEAU_REQUESTS / self.last_max)
+    }
+
+    /// The cubic's rate `secs` after the last throttle: `last_max · (1 + (1 - BETA)·(secs/P -
+    /// 1)³)`, which is `BETA · last_max` at the throttle and `last_max` after the plateau `P`.
     pub(crate) fn at(&self, secs: f64) -> f64 {
-        let t = secs - CUBIC_PLATEAU;
-        CUBIC_SCALE * self.last_max * t * t * t + self.last_max
+        let t = secs / self.plateau() - 1.0;
+        self.last_max * (1.0 + (1.0 - BETA) * t * t * t)
     }
 }

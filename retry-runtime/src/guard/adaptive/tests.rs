@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use tokio::time::advance;
 
-use super::state::{BETA, CUBIC_PLATEAU};
+use super::state::{Cubic, BETA, CUBIC_PLATEAU, MIN_RATE, PLATEAU_REQUESTS};
 use super::*;
 
 fn report(limit: u64, remaining: u64, reset_ms: u64) -> Report {
@@ -78,13 +78,48 @@ async fn tokens_weigh_and_settle() {
     // A small call fits now.
     ticket(throttle.cost(100).admit());
     assert_eq!(wait(throttle.cost(50).admit()), Some(Duration::from_secs(5)));
-    // The first call used 20 of its 200: 180 come back.
+    // The first call used 20 of its 200, and its response said nothing of the tokens
+    // left: 180 come back.
     throttle.record(first, success());
+    throttle.learn_reports(report(60, 50, 10_000), NONE, None);
     throttle.settle(200, 20);
     ticket(throttle.cost(150).admit());
     assert_eq!(throttle.learned().tokens_per_minute, Some(600.0));
     // A call larger than the whole bucket waits for a full bucket, not for ever.
     assert_eq!(wait(throttle.cost(5000).admit()), Some(Duration::from_secs(97)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn settle_leaves_a_fresh_count_of_tokens_alone() {
+    let throttle = AdaptiveThrottle::new();
+    throttle.learn_reports(NONE, report(1000, 300, 70_000), None);
+    let t = ticket(throttle.cost(200).admit());
+    throttle.record(t, success());
+    // The response's headers counted what the call used: 100 left by the server's count.
+    throttle.learn_reports(NONE, report(1000, 100, 90_000), None);
+    throttle.settle(200, 20);
+    assert_eq!(throttle.snapshot().tokens.level, 100.0);
+}
+
+#[test]
+fn slow_limits_climb_back_over_many_requests() {
+    let mut cubic = Cubic::NEW;
+    // 6 requests in 12 s (half a request a second), then a throttle.
+    for i in 0..6 {
+        cubic.take(i * 2_000_000_000);
+    }
+    cubic.throttled(12_000_000_000, 0);
+    assert!((cubic.rate - 0.5 * BETA).abs() < 1e-9, "{}", cubic.rate);
+    // Back at the old rate after PLATEAU_REQUESTS requests' time at it, not 12 s.
+    assert_eq!(cubic.plateau(), PLATEAU_REQUESTS / 0.5);
+    assert!(cubic.at(CUBIC_PLATEAU) < 0.5 * 0.8);
+    assert!((cubic.at(cubic.plateau()) - 0.5).abs() < 1e-9);
+    // A limit of a few requests a minute is reachable: the floor is one a minute.
+    for _ in 0..20 {
+        let epoch = cubic.epoch;
+        cubic.throttled(20_000_000_000, epoch);
+    }
+    assert_eq!(cubic.rate, MIN_RATE);
 }
 
 #[tokio::test(start_paused = true)]
