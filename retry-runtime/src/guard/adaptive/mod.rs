@@ -369,5 +369,7 @@ impl<C: Clock> Guard for Weighted<'_, C> {
 impl<C: Clock> Fits<Throttle> for Weighted<'_, C> {}
 impl<C: Clock> Immediate for Weighted<'_, C> {}
 
+#[cfg(all(test, loom))]
+mod loom;
 #[cfg(test)]
 mod tests;
