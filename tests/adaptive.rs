@@ -189,3 +189,36 @@ async fn scopes_learn_apart() {
     let other = limits.get(&("key".to_owned(), "gpt-4o-mini".to_owned()));
     assert_eq!(other.learned().requests_per_minute, None);
 }
+
+struct Client {
+    limits: AdaptiveThrottles<(String, String)>,
+}
+
+impl Client {
+    #[retry(attempts = 2, log = "off", throttle = self.limits.cost(&(key.to_owned(), model.to_owned()), 100))]
+    async fn complete(&self, key: &str, model: &str) -> Result<(), RateLimited> {
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_scope_waits_for_its_own_limits_only() {
+    let client = Client { limits: AdaptiveThrottles::new() };
+    let mut empty = HeaderMap::new();
+    for (name, value) in [
+        ("x-ratelimit-limit-requests", "60"),
+        ("x-ratelimit-remaining-requests", "0"),
+        ("x-ratelimit-reset-requests", "60s"),
+    ] {
+        empty.insert(name, HeaderValue::from_static(value));
+    }
+    client.limits.get(&("key".to_owned(), "gpt-4o".to_owned())).learn(StatusCode::OK, &empty);
+    let start = Instant::now();
+    client.complete("key", "gpt-4o-mini").await.unwrap();
+    client.complete("other-key", "gpt-4o").await.unwrap();
+    assert_eq!(start.elapsed(), Duration::ZERO, "other scopes are not held");
+    // The empty scope refills at one a second.
+    client.complete("key", "gpt-4o").await.unwrap();
+    assert_eq!(start.elapsed(), Duration::from_secs(1));
+    assert_eq!(client.limits.scopes().len(), 3);
+}

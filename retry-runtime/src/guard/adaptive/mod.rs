@@ -5,6 +5,7 @@
 use std::convert::Infallible;
 use std::fmt;
 use std::marker::PhantomData;
+use std::ops::Deref;
 use std::time::Duration;
 
 use super::sync::{const_fn, Mutex};
@@ -159,8 +160,8 @@ impl<C: Clock> AdaptiveThrottle<C> {
 
     /// This throttle, for a call that will spend about `tokens` (the prompt's tokens and
     /// room for the answer): admitted when the server's token bucket holds them too.
-    pub fn cost(&self, tokens: u64) -> Weighted<'_, C> {
-        Weighted { throttle: self, tokens }
+    pub fn cost(&self, tokens: u64) -> Weighted<&Self> {
+        Weighted::new(self, tokens)
     }
 
     /// Corrects a call's estimate with its usage (the response's `usage.total_tokens`):
@@ -341,15 +342,25 @@ impl<C: Clock> fmt::Debug for AdaptiveThrottle<C> {
     }
 }
 
-/// An [`AdaptiveThrottle`] for a call of a given cost in tokens, from
-/// [`AdaptiveThrottle::cost`]; a guard of the throttle's kind.
+/// An [`AdaptiveThrottle`] for a call of a given cost in tokens; a guard of the throttle's
+/// kind. From [`AdaptiveThrottle::cost`] (borrowing the throttle) or
+/// [`AdaptiveThrottles::cost`] (holding the scope's `Arc`, so that
+/// `throttle = self.limits.cost(&key, tokens)` needs no binding of its own).
 #[derive(Debug, Clone, Copy)]
-pub struct Weighted<'a, C: Clock = DefaultClock> {
-    throttle: &'a AdaptiveThrottle<C>,
+pub struct Weighted<T> {
+    throttle: T,
     tokens: u64,
 }
 
-impl<C: Clock> Guard for Weighted<'_, C> {
+impl<T> Weighted<T> {
+    /// `throttle` (a reference to an [`AdaptiveThrottle`], an `Arc` of one) for a call of
+    /// about `tokens`.
+    pub const fn new(throttle: T, tokens: u64) -> Self {
+        Weighted { throttle, tokens }
+    }
+}
+
+impl<C: Clock, T: Deref<Target = AdaptiveThrottle<C>>> Guard for Weighted<T> {
     type Refusal = Infallible;
     type Ticket = AdaptiveTicket;
 
@@ -366,8 +377,8 @@ impl<C: Clock> Guard for Weighted<'_, C> {
     }
 }
 
-impl<C: Clock> Fits<Throttle> for Weighted<'_, C> {}
-impl<C: Clock> Immediate for Weighted<'_, C> {}
+impl<C: Clock, T: Deref<Target = AdaptiveThrottle<C>>> Fits<Throttle> for Weighted<T> {}
+impl<C: Clock, T: Deref<Target = AdaptiveThrottle<C>>> Immediate for Weighted<T> {}
 
 #[cfg(all(test, loom))]
 mod loom;

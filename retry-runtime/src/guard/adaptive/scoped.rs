@@ -6,7 +6,7 @@ use std::fmt;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 
-use super::AdaptiveThrottle;
+use super::{AdaptiveThrottle, Weighted};
 
 /// One [`AdaptiveThrottle`] per scope, made on first use: rate limits belong to an API key
 /// and a model (OpenAI's and Anthropic's are per organisation or workspace, and per
@@ -46,6 +46,31 @@ impl<K: Hash + Eq> AdaptiveThrottles<K> {
         let throttle = Arc::new(AdaptiveThrottle::new());
         scopes.insert(key.to_owned(), Arc::clone(&throttle));
         throttle
+    }
+
+    /// The throttle of `key`'s scope for a call of about `tokens`: what `throttle = …`
+    /// names (it holds the scope's `Arc`, so it borrows nothing from `self`'s map).
+    ///
+    /// ```
+    /// use steadfast::{retry, AdaptiveThrottles};
+    ///
+    /// struct Client {
+    ///     limits: AdaptiveThrottles<(String, String)>,
+    /// }
+    ///
+    /// impl Client {
+    ///     #[retry(attempts = 3, throttle = self.limits.cost(&(key.to_owned(), model.to_owned()), 500))]
+    ///     async fn complete(&self, key: &str, model: &str) -> Result<String, std::io::Error> {
+    ///         Ok(format!("{model} answered"))
+    ///     }
+    /// }
+    /// ```
+    pub fn cost<Q>(&self, key: &Q, tokens: u64) -> Weighted<Arc<AdaptiveThrottle>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        Weighted::new(self.get(key), tokens)
     }
 
     /// Every scope seen so far, with its throttle.
