@@ -10,35 +10,36 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::json;
-use steadfast::http::{self, Failure};
-use steadfast::{retry, Attempt, Breaker, Elapsed, Open, Policy, Throttle};
+use steadfast::http::Failure;
+use steadfast::{retry, AdaptiveThrottle, Attempt, Breaker, Elapsed, Open, Policy};
 use tokio::time::Instant;
 
 /// How the client retries and paces one target.
 pub struct Target {
     pub policy: Policy,
-    pub throttle: Throttle,
+    /// Learns the API's rate limits from its headers (or its 429s): no guess to set.
+    pub throttle: AdaptiveThrottle,
     pub breaker: Breaker,
     /// The shortest pause of a call turned away by the breaker before it looks again.
     pub requeue_pause: Duration,
 }
 
 impl Target {
-    /// The local server: its times are scaled ~10x down, and so are these. 12 requests a
-    /// second, every attempt of every call included; five failed attempts in a row (any
-    /// call) open the breaker, and a probe goes through after a second.
+    /// The local server: its times are scaled ~10x down, and so are these. Five failed
+    /// attempts in a row (any call) open the breaker, and a probe goes through after a
+    /// second.
     pub fn local() -> Self {
         Target {
             policy: Policy::exponential(Duration::from_millis(100), Duration::from_secs(2))
                 .attempts(6)
                 .timeout(Duration::from_secs(1)),
-            throttle: Throttle::per_second(12).burst(4),
+            throttle: AdaptiveThrottle::new(),
             breaker: Breaker::new(5, Duration::from_secs(1)).named("local"),
             requeue_pause: Duration::from_millis(100),
         }
     }
 
-    /// A real endpoint: the same policy at production scale; set the throttle to your
+    /// A real endpoint: the same policy at production scale; the throttle learns your
     /// rate-limit tier. A hint above `max` (a quota reset minutes away) ends the retries at
     /// once instead of blocking a worker.
     pub fn remote() -> Self {
@@ -46,7 +47,7 @@ impl Target {
             policy: Policy::exponential(Duration::from_secs(1), Duration::from_secs(30))
                 .attempts(6)
                 .timeout(Duration::from_secs(60)),
-            throttle: Throttle::per_minute(300).burst(10),
+            throttle: AdaptiveThrottle::new(),
             breaker: Breaker::new(5, Duration::from_secs(30)).named("remote"),
             requeue_pause: Duration::from_secs(1),
         }
@@ -62,6 +63,16 @@ pub enum ApiError {
     Open(Open),
     /// A 200 without a completion in it.
     Empty,
+}
+
+/// The answer's length limit, sent with every request: the API counts it against the
+/// token limit on admission, with the prompt.
+pub const MAX_TOKENS: u64 = 32;
+
+/// A request's tokens as the API counts them: the prompt's (about one a word for English
+/// text; a tokenizer such as tiktoken counts them exactly) and `max_tokens`.
+fn estimate(prompt: &str) -> u64 {
+    prompt.split_whitespace().count() as u64 + MAX_TOKENS
 }
 
 impl ApiError {
@@ -241,14 +252,16 @@ impl Api {
     #[retry(
         policy = self.target.policy,
         when = ApiError::is_transient, retry_after = ApiError::retry_after,
-        throttle = self.target.throttle, breaker = self.target.breaker,
+        throttle = self.target.throttle.cost(estimate(&prompt.text)), breaker = self.target.breaker,
         notify = |a: &Attempt<'_, ApiError>| trace.retrying(&self.stats, a),
     )]
     async fn attempts(&self, prompt: &Prompt, trace: &Trace) -> Result<String, ApiError> {
         trace.attempt_started(&self.stats);
-        let body = json!({"model": self.model, "messages": [{"role": "user", "content": prompt.text}]});
+        let body = json!({"model": self.model, "max_tokens": MAX_TOKENS,
+                          "messages": [{"role": "user", "content": prompt.text}]});
         let response = self.client.post(&self.url).bearer_auth(&prompt.key).json(&body).send().await?;
-        let completion: Completion = http::error_for_status(response).await?.json().await?;
+        // Checks the status, and teaches the throttle the limits the headers report.
+        let completion: Completion = self.target.throttle.error_for_status(response).await?.json().await?;
         let content = completion.choices.into_iter().next().and_then(|c| c.message.content);
         content.filter(|c| !c.is_empty()).ok_or(ApiError::Empty)
     }

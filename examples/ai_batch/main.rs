@@ -260,7 +260,14 @@ async fn main() -> ExitCode {
     ticker.abort();
     bar.finish_and_clear();
 
-    let report = Report::new(&prompts, &outcomes, &api.stats, server.as_ref().map(|s| &*s.served), started.elapsed());
+    let report = Report::new(
+        &prompts,
+        &outcomes,
+        &api.stats,
+        server.as_ref().map(|s| &*s.served),
+        api.target.throttle.learned(),
+        started.elapsed(),
+    );
     print!("{report}");
     if report.lost > 0 {
         ExitCode::FAILURE

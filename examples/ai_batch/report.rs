@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::client::{Prompt, Stats};
 use crate::server::{Fault, Served};
+use steadfast::guard::Learned;
 
 /// How one prompt ended.
 pub enum Outcome {
@@ -27,6 +28,7 @@ pub struct Report {
     throttle_waits: u32,
     throttled_for: Duration,
     requeued: u32,
+    learned: Learned,
     wall: Duration,
 }
 
@@ -36,6 +38,7 @@ impl Report {
         outcomes: &[Option<Outcome>],
         stats: &Stats,
         served: Option<&Served>,
+        learned: Learned,
         wall: Duration,
     ) -> Self {
         let mut report = Report {
@@ -54,6 +57,7 @@ impl Report {
             throttle_waits: stats.throttle_waits.load(Ordering::SeqCst),
             throttled_for: *stats.throttled_for.lock().unwrap(),
             requeued: stats.requeued.load(Ordering::SeqCst),
+            learned,
             wall,
         };
         for (prompt, outcome) in prompts.iter().zip(outcomes) {
@@ -106,6 +110,7 @@ impl fmt::Display for Report {
                 None => String::new(),
             },
         )?;
+        row(f, "learned rate", &"", self.learned.to_string())?;
         row(f, "requeued", &self.requeued, "calls the open breaker turned away or cut short".into())?;
         row(f, "wall time", &format!("{:.1} s", self.wall.as_secs_f64()), String::new())?;
         if let Some((prompt, answer)) = &self.sample {

@@ -1,7 +1,8 @@
 //! An OpenAI-compatible chat-completions server on 127.0.0.1 that misbehaves on a seeded
 //! schedule: 429 with a retry hint, 503, a response that hangs, a short outage, and 401
-//! for a revoked key. Times are scaled down ~10x from what a real API does, so the batch
-//! runs in seconds.
+//! for a revoked key. It also has rate limits it does not publish, only reports on every
+//! response in OpenAI's `x-ratelimit-*` headers, and answers 429 to a request over them.
+//! Times are scaled down ~10x from what a real API does, so the batch runs in seconds.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -29,12 +30,18 @@ const HANG: Duration = Duration::from_secs(10);
 /// The outage: every request in this window, from the server's start, gets 503.
 const OUTAGE: (Duration, Duration) = (Duration::from_millis(3000), Duration::from_millis(4500));
 
+/// The hidden limits: buckets of requests and tokens (prompt words and `max_tokens`),
+/// refilled continuously as OpenAI's are; about 480 requests and 24000 tokens a minute.
+const REQUESTS: (f64, f64) = (40.0, 8.0); // (capacity, refill a second)
+const TOKENS: (f64, f64) = (1600.0, 400.0);
+
 /// What the server does with one request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Fault {
     None,
     RateLimited,
     Unavailable,
+    OverLimit,
     Hang,
     Outage,
     Unauthorized,
@@ -46,6 +53,7 @@ impl Fault {
             Fault::None => "200 ok",
             Fault::RateLimited => "429 rate limited",
             Fault::Unavailable => "503 unavailable",
+            Fault::OverLimit => "429 over the limit",
             Fault::Hang => "hung",
             Fault::Outage => "503 outage",
             Fault::Unauthorized => "401 unauthorized",
@@ -67,6 +75,44 @@ struct Shared {
     /// depend on the order concurrent requests arrive in.
     seen: Mutex<HashMap<String, u32>>,
     served: Arc<Served>,
+    limits: Mutex<Buckets>,
+}
+
+/// What is left of the hidden limits, as of `at`.
+struct Buckets {
+    requests: f64,
+    tokens: f64,
+    at: Instant,
+}
+
+impl Buckets {
+    /// Charges a request of `tokens` if both buckets hold it; the headers that report
+    /// what is left, and when refused, the wait until it would fit.
+    fn charge(&mut self, tokens: f64) -> (HeaderMap, Option<Duration>) {
+        let now = Instant::now();
+        let dt = now.duration_since(self.at).as_secs_f64();
+        self.requests = (self.requests + dt * REQUESTS.1).min(REQUESTS.0);
+        self.tokens = (self.tokens + dt * TOKENS.1).min(TOKENS.0);
+        self.at = now;
+        let fits = self.requests >= 1.0 && self.tokens >= tokens;
+        let wait = ((1.0 - self.requests).max(0.0) / REQUESTS.1).max((tokens - self.tokens).max(0.0) / TOKENS.1);
+        if fits {
+            self.requests -= 1.0;
+            self.tokens -= tokens;
+        }
+        let mut headers = HeaderMap::new();
+        let mut put = |name: &'static str, value: String| {
+            headers.insert(name, HeaderValue::from_str(&value).expect("ASCII"));
+        };
+        let reset = |left: f64, (capacity, rate): (f64, f64)| format!("{:.0}ms", (capacity - left) / rate * 1000.0);
+        put("x-ratelimit-limit-requests", format!("{}", REQUESTS.0));
+        put("x-ratelimit-remaining-requests", format!("{}", self.requests.floor()));
+        put("x-ratelimit-reset-requests", reset(self.requests, REQUESTS));
+        put("x-ratelimit-limit-tokens", format!("{}", TOKENS.0));
+        put("x-ratelimit-remaining-tokens", format!("{}", self.tokens.floor()));
+        put("x-ratelimit-reset-tokens", reset(self.tokens, TOKENS));
+        (headers, (!fits).then(|| Duration::from_secs_f64(wait)))
+    }
 }
 
 pub struct Server {
@@ -84,6 +130,7 @@ pub async fn start(seed: u64) -> std::io::Result<Server> {
         started: Instant::now(),
         seen: Mutex::new(HashMap::new()),
         served: Arc::clone(&served),
+        limits: Mutex::new(Buckets { requests: REQUESTS.0, tokens: TOKENS.0, at: Instant::now() }),
     });
     let app = Router::new().route("/v1/chat/completions", post(complete)).with_state(shared);
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -94,6 +141,8 @@ pub async fn start(seed: u64) -> std::io::Result<Server> {
 struct ChatRequest {
     model: String,
     messages: Vec<Message>,
+    #[serde(default)]
+    max_tokens: u32,
 }
 
 #[derive(Deserialize)]
@@ -112,17 +161,36 @@ async fn complete(State(shared): State<Arc<Shared>>, headers: HeaderMap, Json(re
     let mut draw = Draw::new(shared.seed, &prompt, attempt);
     let since_start = shared.started.elapsed();
     let key = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let mut limits = None;
     let fault = if key != Some(GOOD_KEY) {
         Fault::Unauthorized
     } else if (OUTAGE.0..OUTAGE.1).contains(&since_start) {
         Fault::Outage
     } else {
-        draw.fault(attempt)
+        let tokens = prompt.split_whitespace().count() as f64 + f64::from(request.max_tokens);
+        let (headers, over) = shared.limits.lock().unwrap().charge(tokens);
+        let fault = if over.is_some() { Fault::OverLimit } else { draw.fault(attempt) };
+        limits = Some((headers, over));
+        fault
     };
     shared.served.requests.fetch_add(1, Ordering::SeqCst);
     *shared.served.by_fault.lock().unwrap().entry(fault).or_default() += 1;
 
+    let mut response = respond(fault, &mut draw, &prompt, &request.model).await;
+    if let Some((headers, over)) = limits {
+        response.headers_mut().extend(headers);
+        if let Some(wait) = over {
+            let ms = wait.as_millis().max(1) as u64;
+            response.headers_mut().insert("retry-after-ms", HeaderValue::from(ms));
+        }
+    }
+    response
+}
+
+/// The response to a request of `prompt` that meets `fault`.
+async fn respond(fault: Fault, draw: &mut Draw, prompt: &str, model: &str) -> Response {
     match fault {
+        Fault::OverLimit => error(StatusCode::TOO_MANY_REQUESTS, "rate_limit_exceeded", "Rate limit reached."),
         Fault::Unauthorized => {
             let body = json!({"error": {
                 "message": "Incorrect API key provided.",
@@ -150,11 +218,11 @@ async fn complete(State(shared): State<Arc<Shared>>, headers: HeaderMap, Json(re
         Fault::None => {
             // Generation time: a short prompt still takes a while.
             tokio::time::sleep(Duration::from_millis(80 + draw.below(160))).await;
-            let content = reply(&mut draw);
+            let content = reply(draw);
             Json(json!({
                 "id": format!("chatcmpl-local-{:016x}", draw.next()),
                 "object": "chat.completion",
-                "model": request.model,
+                "model": model,
                 "choices": [{"index": 0, "finish_reason": "stop",
                              "message": {"role": "assistant", "content": content}}],
                 "usage": {"prompt_tokens": prompt.split_whitespace().count(),

@@ -83,12 +83,14 @@ use ::http::{HeaderMap, HeaderValue, StatusCode};
 #[cfg(feature = "reqwest")]
 mod failure;
 mod idempotency;
+mod ratelimit;
 #[cfg(test)]
 mod tests;
 
 #[cfg(feature = "reqwest")]
 pub use failure::{error_for_status, is_transient_error, Failure};
 pub use idempotency::{IdempotencyKey, InvalidKey};
+pub use ratelimit::{rate_limits, Quota, RateLimits};
 
 /// The longest hint [`retry_after`] accepts: one day. Anything longer is taken for a
 /// mistake (a Unix timestamp sent as delta-seconds, a date years ahead) and ignored.
@@ -141,6 +143,25 @@ pub fn should_retry(status: StatusCode, headers: &HeaderMap) -> bool {
         Some(s) if s.eq_ignore_ascii_case("false") => false,
         _ => is_transient(status),
     }
+}
+
+/// Whether an error response is a spent quota rather than a rate limit: a 429 whose JSON
+/// body carries OpenAI's `insufficient_quota` error code (a billing stop: retrying cannot
+/// help until someone adds credit). `Failure::is_transient` (feature `reqwest`) refuses it;
+/// [`should_retry`] sees no body, so a client that reads the body itself asks this too.
+///
+/// ```
+/// use http::StatusCode;
+/// use steadfast::http::is_quota_exhausted;
+///
+/// let body = r#"{"error": {"message": "You exceeded your current quota", "type": "insufficient_quota", "code": "insufficient_quota"}}"#;
+/// assert!(is_quota_exhausted(StatusCode::TOO_MANY_REQUESTS, body));
+/// assert!(!is_quota_exhausted(StatusCode::TOO_MANY_REQUESTS, r#"{"error": {"code": "rate_limit_exceeded"}}"#));
+/// ```
+pub fn is_quota_exhausted(status: StatusCode, body: &str) -> bool {
+    // The code is a JSON string; quoted, so that a message merely mentioning it does not
+    // count.
+    status == StatusCode::TOO_MANY_REQUESTS && body.contains("\"insufficient_quota\"")
 }
 
 /// How long the server asks the client to wait, from the response's headers.

@@ -62,6 +62,6 @@ pub mod __private;
 pub use attempt::Attempt;
 pub use classify::caused_by;
 pub use error::{Elapsed, Error, Open};
-pub use guard::{Breaker, BreakerState, Budget, Throttle};
+pub use guard::{AdaptiveThrottle, AdaptiveThrottles, Breaker, BreakerState, Budget, Throttle};
 pub use observe::{Log, Reason};
 pub use policy::{Backoff, HintAboveMax, Jitter, Policy};

@@ -1,5 +1,6 @@
 //! Loom models of the breaker's and the budget's atomics: every interleaving of two or
-//! three threads, explored exhaustively. Run with
+//! three threads, explored exhaustively (the adaptive throttle's are in
+//! `adaptive/loom.rs`). Run with
 //!
 //! ```text
 //! RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test -p retry-runtime --release --lib guard_loom

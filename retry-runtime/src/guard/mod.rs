@@ -1,4 +1,5 @@
-//! Shared guards: a [`Throttle`], a [`Breaker`] and a [`Budget`], and the [`Guard`] trait
+//! Shared guards: a [`Throttle`] (and an [`AdaptiveThrottle`] that learns the server's
+//! limits), a [`Breaker`] and a [`Budget`], and the [`Guard`] trait
 //! they (and their Redis-backed siblings) implement.
 //!
 //! A guard is consulted around every attempt of a retried call, in the attribute's
@@ -45,6 +46,7 @@ use std::pin::Pin;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
+mod adaptive;
 mod breaker;
 mod budget;
 #[cfg(all(test, loom))]
@@ -53,6 +55,7 @@ pub(crate) mod set;
 mod sync;
 mod throttle;
 
+pub use adaptive::{AdaptiveThrottle, AdaptiveThrottles, AdaptiveTicket, Learned, Weighted};
 pub use breaker::{Breaker, BreakerPermit, BreakerState};
 pub use budget::Budget;
 pub use throttle::Throttle;

@@ -114,17 +114,29 @@ impl Failure {
         }
     }
 
+    /// Whether the server refused the call for a spent quota (a 429 with OpenAI's
+    /// `insufficient_quota` code, by [`is_quota_exhausted`](super::is_quota_exhausted)), not
+    /// for its rate: retrying cannot help.
+    pub fn is_quota_exhausted(&self) -> bool {
+        match &self.repr {
+            Repr::Status { status, body, .. } => super::is_quota_exhausted(*status, body),
+            _ => false,
+        }
+    }
+
     /// Whether an open breaker turned the call away before it was made.
     pub fn is_open(&self) -> bool {
         matches!(self.repr, Repr::Open(_))
     }
 
     /// Whether the call is worth retrying: a status by [`should_retry`](super::should_retry)
-    /// (so `x-should-retry` has the last word), a transport error by
+    /// (so `x-should-retry` has the last word), except a spent quota
+    /// ([`is_quota_exhausted`](Self::is_quota_exhausted)), a transport error by
     /// [`is_transient_error`], always after a timeout, never when the breaker was open.
     /// For `when = Failure::is_transient`.
     pub fn is_transient(&self) -> bool {
         match &self.repr {
+            Repr::Status { status, body, .. } if super::is_quota_exhausted(*status, body) => false,
             Repr::Status { status, headers, .. } => super::should_retry(*status, headers),
             Repr::Transport(e) => is_transient_error(e),
             Repr::Elapsed(_) => true,

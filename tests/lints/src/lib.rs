@@ -233,6 +233,40 @@ pub mod every_key {
     }
 }
 
+/// Adaptive throttles: a static weighted by the call's cost, a scope per key.
+pub mod adaptive {
+    use super::*;
+    use steadfast::{AdaptiveThrottle, AdaptiveThrottles};
+
+    static LIMITS: AdaptiveThrottle = AdaptiveThrottle::new();
+
+    /// A static, weighted by the prompt's length.
+    #[retry(attempts = 3, min = "1ms", on = E, throttle = LIMITS.cost(prompt.len() as u64 / 4 + 64))]
+    pub async fn weighted(prompt: &str) -> Result<usize, E> {
+        Ok(prompt.len())
+    }
+
+    /// A client with one throttle per (key, model).
+    pub struct Client {
+        /// The scopes.
+        pub limits: AdaptiveThrottles<(String, String)>,
+    }
+
+    impl Client {
+        /// The scope's throttle, weighted.
+        #[retry(attempts = 3, min = "1ms", on = E, throttle = self.limits.cost(&(key.to_owned(), model.to_owned()), 100))]
+        pub async fn scoped(&self, key: &str, model: &str) -> Result<usize, E> {
+            Ok(key.len() + model.len())
+        }
+    }
+
+    /// On a blocking fn.
+    #[retry(attempts = 3, min = "1ms", on = E, throttle = LIMITS)]
+    pub fn blocking(n: u32) -> Result<u32, E> {
+        Ok(n)
+    }
+}
+
 /// Error types the user does not own, under `wrap`.
 pub mod wrapped {
     use super::*;
