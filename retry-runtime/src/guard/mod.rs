@@ -89,6 +89,14 @@ pub trait Guard {
     fn abandon(&self, ticket: Self::Ticket, running: bool) {
         let _ = (ticket, running);
     }
+
+    /// A hedged call is about to send another copy because the earlier ones are slow (not
+    /// because one failed): spend what a retry spends, and say whether it may go. A
+    /// [`Budget`] takes a token and refuses while it is at or below half (gRPC A6); the
+    /// default lets every hedge through.
+    fn hedge(&self) -> bool {
+        true
+    }
 }
 
 /// A guard's answer before an attempt.
@@ -261,6 +269,10 @@ impl<T: Guard + ?Sized> Guard for &T {
     fn abandon(&self, ticket: Self::Ticket, running: bool) {
         (**self).abandon(ticket, running)
     }
+
+    fn hedge(&self) -> bool {
+        (**self).hedge()
+    }
 }
 
 impl<T: Guard + ?Sized> Guard for Arc<T> {
@@ -280,6 +292,10 @@ impl<T: Guard + ?Sized> Guard for Arc<T> {
     fn abandon(&self, ticket: Self::Ticket, running: bool) {
         (**self).abandon(ticket, running)
     }
+
+    fn hedge(&self) -> bool {
+        (**self).hedge()
+    }
 }
 
 impl<T: Guard, F: FnOnce() -> T> Guard for LazyLock<T, F> {
@@ -298,6 +314,10 @@ impl<T: Guard, F: FnOnce() -> T> Guard for LazyLock<T, F> {
 
     fn abandon(&self, ticket: Self::Ticket, running: bool) {
         LazyLock::force(self).abandon(ticket, running)
+    }
+
+    fn hedge(&self) -> bool {
+        LazyLock::force(self).hedge()
     }
 }
 
