@@ -448,3 +448,227 @@ fn fallback_of_a_blocking_retry() {
         .call();
     assert_eq!(result, Err(E::Denied(0)));
 }
+
+// --- the attribute --------------------------------------------------------------------
+
+mod attr {
+    use super::*;
+    use std::cell::Cell;
+    use std::future::Future;
+    use std::pin::Pin;
+    use steadfast::retry;
+
+    type Copy = Pin<Box<dyn Future<Output = Result<u32, E>>>>;
+
+    /// A service the attribute's fns take by value: each copy of a call gets a clone, and
+    /// the clones are counted.
+    struct Svc {
+        op: Rc<RefCell<Box<dyn FnMut() -> Copy>>>,
+        clones: Rc<Cell<u32>>,
+    }
+
+    impl Clone for Svc {
+        fn clone(&self) -> Self {
+            self.clones.set(self.clones.get() + 1);
+            Svc { op: self.op.clone(), clones: self.clones.clone() }
+        }
+    }
+
+    impl Svc {
+        fn new(plans: Vec<Plan>) -> (Svc, Rc<RefCell<Log>>) {
+            let log = Rc::new(RefCell::new(Log::default()));
+            let op = service(plans, log.clone());
+            (Svc { op: Rc::new(RefCell::new(Box::new(op))), clones: Rc::default() }, log)
+        }
+
+        fn send(&self) -> Copy {
+            (self.op.borrow_mut())()
+        }
+    }
+
+    #[retry(attempts = 4, hedge = "300ms")]
+    async fn fixed(svc: Svc) -> Result<u32, E> {
+        svc.send().await
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_copy_after_each_delay_and_owned_args_cloned_per_copy() {
+        let (svc, log) = Svc::new(vec![Plan::Hang, Plan::Hang, Plan::Ok(ms(100))]);
+        let clones = svc.clones.clone();
+        let start = Instant::now();
+        assert_eq!(fixed(svc).await, Ok(3));
+        assert_eq!(start.elapsed(), ms(700), "the third copy, sent at 600ms, answers 100ms later");
+        let log = log.borrow();
+        assert_eq!(log.sent, [ms(0), ms(300), ms(600)]);
+        assert_eq!(log.dropped, [(1, ms(700)), (2, ms(700))], "the losers are dropped when the winner answers");
+        assert_eq!(clones.get(), 3, "one clone of the owned argument per copy sent");
+    }
+
+    #[retry(attempts = 3, hedge = "300ms", when = retryable)]
+    async fn judged(svc: Svc) -> Result<u32, E> {
+        svc.send().await
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_first_success_wins_and_a_fatal_error_ends_the_call() {
+        // The original fails at 500ms (retryable): the third copy goes at once.
+        let (svc, log) = Svc::new(vec![Plan::Busy(ms(500)), Plan::Hang, Plan::Ok(ms(50))]);
+        assert_eq!(judged(svc).await, Ok(3));
+        assert_eq!(log.borrow().sent, [ms(0), ms(300), ms(500)]);
+        assert_eq!(log.borrow().dropped, [(2, ms(550))]);
+        // The hedge fails with an error `when` refuses: the call ends with it, the original dropped.
+        let (svc, log) = Svc::new(vec![Plan::Hang, Plan::Denied(ms(50)), Plan::Ok(ms(1))]);
+        assert_eq!(judged(svc).await, Err(E::Denied(2)));
+        assert_eq!(log.borrow().sent, [ms(0), ms(300)]);
+        assert_eq!(log.borrow().dropped, [(1, ms(350))]);
+    }
+
+    /// A client whose method is hedged through `&self`.
+    struct Client {
+        svc: Svc,
+        budget: Budget,
+        breaker: Breaker,
+    }
+
+    impl Client {
+        #[retry(attempts = 5, hedge = "300ms", budget = self.budget, breaker = self.breaker)]
+        async fn get(&self, extra: &u32) -> Result<u32, E> {
+            self.svc.send().await.map(|n| n + *extra)
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_method_through_self_with_the_budget_and_a_breaker() {
+        let (svc, log) = Svc::new(vec![Plan::Ok(ms(1000))]);
+        let client = Client { svc, budget: Budget::new(4, 0.0), breaker: Breaker::new(1, Duration::from_secs(60)) };
+        assert_eq!(client.get(&100).await, Ok(101));
+        assert_eq!(log.borrow().sent, [ms(0), ms(300)], "4 -> 3 tokens for the first hedge; a second would leave 2");
+        assert_eq!(client.budget.tokens(), 3.0);
+        // A retryable failure opens the breaker, which refuses the next copy and the next call.
+        let (svc, log) = Svc::new(vec![Plan::Busy(ms(10)), Plan::Hang]);
+        let client = Client { svc, ..client };
+        assert_eq!(client.get(&0).await, Err(E::Busy(1)));
+        assert_eq!(log.borrow().sent, [ms(0)], "the open breaker refuses the copy the failure would send");
+        assert_eq!(client.get(&0).await, Err(E::Open));
+        assert_eq!(log.borrow().sent.len(), 1, "and the next call");
+    }
+
+    #[retry(attempts = 2, hedge = "p90", timeout = "10s")]
+    async fn learned(svc: Svc) -> Result<u32, E> {
+        svc.send().await
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_percentile_hedges_after_its_warm_up() {
+        // 20 calls of 10..=200ms: no hedge while the fn learns (20 samples for p90).
+        for i in 1..=20u64 {
+            let (svc, log) = Svc::new(vec![Plan::Ok(ms(10 * i))]);
+            assert_eq!(learned(svc).await, Ok(1));
+            assert_eq!(log.borrow().sent.len(), 1, "call {i} hedged during the warm-up");
+        }
+        // The 90th percentile of 10..=200ms is 180ms.
+        let (svc, log) = Svc::new(vec![Plan::Hang, Plan::Ok(ms(5))]);
+        assert_eq!(learned(svc).await, Ok(2));
+        assert_eq!(log.borrow().sent, [ms(0), ms(180)]);
+    }
+
+    #[retry(attempts = 2, hedge = "300ms", wrap)]
+    async fn wrapped(svc: Svc) -> Result<u32, steadfast::Error<E>> {
+        svc.send().await
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_wrapped_hedged_fn() {
+        let (svc, _) = Svc::new(vec![Plan::Hang, Plan::Ok(ms(10))]);
+        assert_eq!(wrapped(svc).await.ok(), Some(2));
+        let (svc, _) = Svc::new(vec![Plan::Busy(ms(10))]);
+        assert!(matches!(wrapped(svc).await, Err(steadfast::Error::Inner(E::Busy(2)))));
+    }
+
+    // --- fallback, on the attribute -----------------------------------------------------
+
+    fn cached(e: E) -> Result<u32, E> {
+        match e {
+            E::Busy(_) | E::TimedOut | E::Open => Ok(0),
+            e => Err(e),
+        }
+    }
+
+    async fn cached_later(e: E) -> Result<u32, E> {
+        tokio::time::sleep(ms(5)).await;
+        cached(e)
+    }
+
+    #[retry(attempts = 3, hedge = "300ms", fallback = cached)]
+    async fn hedged_or_cached(svc: Svc) -> Result<u32, E> {
+        svc.send().await
+    }
+
+    #[retry(attempts = 3, backoff = "fixed", min = "100ms", jitter = "none", when = retryable, fallback = cached_later)]
+    async fn retried_or_cached(svc: Svc) -> Result<u32, E> {
+        svc.send().await
+    }
+
+    #[retry(attempts = 100, backoff = "fixed", min = "1s", jitter = "none", deadline = "2500ms", fallback = |e| async move { if e == E::Busy(3) { Ok(7) } else { Err(e) } })]
+    async fn until_the_deadline(svc: Svc) -> Result<u32, E> {
+        svc.send().await
+    }
+
+    static OPEN: std::sync::LazyLock<Breaker> = std::sync::LazyLock::new(|| Breaker::new(1, Duration::from_secs(60)));
+
+    #[retry(attempts = 1, breaker = OPEN, fallback = |e| { assert_eq!(e, E::Open); Ok(8) })]
+    async fn behind_a_breaker(svc: Svc) -> Result<u32, E> {
+        svc.send().await
+    }
+
+    #[retry(attempts = 2, backoff = "none", fallback = |_| Ok(9))]
+    fn blocking(n: &std::cell::Cell<u32>) -> Result<u32, E> {
+        n.set(n.get() + 1);
+        Err(E::Busy(n.get()))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_fallback_of_a_hedged_fn_gets_the_last_error() {
+        let (svc, log) = Svc::new(vec![Plan::Busy(ms(1000))]);
+        assert_eq!(hedged_or_cached(svc).await, Ok(0), "three copies failed: the fallback's value");
+        assert_eq!(log.borrow().sent.len(), 3);
+        let (svc, _) = Svc::new(vec![Plan::Hang, Plan::Ok(ms(1))]);
+        assert_eq!(hedged_or_cached(svc).await, Ok(2), "a success is the answer");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_async_fallback_when_the_attempts_are_spent_not_for_a_fatal_error() {
+        let start = Instant::now();
+        let (svc, log) = Svc::new(vec![Plan::Busy(ms(0))]);
+        assert_eq!(retried_or_cached(svc).await, Ok(0));
+        assert_eq!(log.borrow().sent.len(), 3);
+        assert_eq!(start.elapsed(), ms(205), "two sleeps, then the fallback's own 5ms");
+        let (svc, log) = Svc::new(vec![Plan::Denied(ms(0))]);
+        assert_eq!(retried_or_cached(svc).await, Err(E::Denied(1)), "not retried: no fallback, as in tenacity");
+        assert_eq!(log.borrow().sent.len(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_fallback_when_the_deadline_ends_the_retries() {
+        let start = Instant::now();
+        let (svc, _) = Svc::new(vec![Plan::Busy(ms(0))]);
+        assert_eq!(until_the_deadline(svc).await, Ok(7), "the third error, the last before the deadline");
+        assert_eq!(start.elapsed(), Duration::from_secs(2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_fallback_when_a_guard_refuses() {
+        OPEN.try_acquire().expect("closed").failure();
+        let (svc, log) = Svc::new(vec![Plan::Ok(ms(1))]);
+        assert_eq!(behind_a_breaker(svc).await, Ok(8));
+        assert!(log.borrow().sent.is_empty(), "the breaker refused the call before any attempt");
+    }
+
+    #[test]
+    fn a_sync_fallback_of_a_blocking_fn() {
+        let _instant = steadfast::testing::instant_sleeps();
+        let n = Cell::new(0);
+        assert_eq!(blocking(&n), Ok(9));
+        assert_eq!(n.get(), 2);
+    }
+}
