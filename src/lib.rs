@@ -66,6 +66,8 @@
 /// | `first_item_timeout` | duration | none | a stream fn: an attempt with no first item after this is retried |
 /// | `idle_timeout` | duration | none | a stream fn: a gap between items after the first ends (or resumes) it |
 /// | `resume` | path or closure `FnMut(&T) -> impl Stream` | none | a stream fn: continue after the last item instead of failing |
+/// | `hedge` | duration, or a percentile `"p95"`, `"p99.9"` | none | an async fn: send another copy each time this passes with no answer, up to `attempts`; the first `Ok` wins |
+/// | `fallback` | path or closure `FnOnce(E) -> Result<T, E>` (or a future of it) | none | the call's result once the retries or hedges are spent, the deadline passed or a guard refused |
 /// | `policy` | expression of type [`Policy`] or `&Policy` | none | the policy at run time, instead of the keys above |
 /// | `on` | type, or `A \| B` | every error | retry errors that are, or have in their `source()` chain, one of these |
 /// | `unless` | type, or `A \| B` | none | never retry these, timeouts included (checked before `on`) |
@@ -425,6 +427,43 @@
 ///
 /// `timeout` is an error on a stream fn (use these two), and so are `if_ok`, `wrap`,
 /// `fields` and a `&mut` argument; these three keys are errors on any other fn.
+///
+/// ## Hedging and fallback: `hedge`, `fallback`
+///
+/// With `hedge`, an `async fn` is not retried after a sleep: its original call goes at
+/// once, and another copy each time the delay passes with no answer, up to `attempts`
+/// copies; the first `Ok` wins and the other copies are dropped at once. A retryable error
+/// sends the next copy at once; an error that is not retried ends the call. Owned arguments
+/// are cloned for each copy; a `&mut` argument (or `&mut self`) is an error, since the
+/// copies run at the same time. `hedge = "p95"` learns the delay as that percentile of the
+/// fn's recent latencies, and sends no hedge during its warm-up (20 calls for p95, 100 for
+/// p99). The rules, the guards and the budget are in [`hedge`]; the backoff keys are errors
+/// beside `hedge`.
+///
+/// `fallback` gets the last error once the retries or hedges are spent, the deadline ended
+/// them or a guard refused the call, and its result (or the result of the future it returns)
+/// is the call's; a success and an error the fn does not retry are returned as they are.
+///
+/// ```
+/// # use std::time::Duration;
+/// use steadfast::retry;
+/// # #[derive(Debug, PartialEq)] struct Slow;
+/// # impl From<steadfast::Elapsed> for Slow { fn from(_: steadfast::Elapsed) -> Self { Slow } }
+///
+/// // The original hangs; the copy sent 300ms later answers in 10ms.
+/// #[retry(attempts = 3, hedge = "300ms", fallback = |_| Ok("cached"))]
+/// async fn lookup(replica: std::sync::Arc<std::sync::atomic::AtomicU32>) -> Result<&'static str, Slow> {
+///     let n = replica.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+///     let delay = if n == 0 { Duration::from_secs(60) } else { Duration::from_millis(10) };
+///     tokio::time::sleep(delay).await;
+///     if n < 2 { Ok("fresh") } else { Err(Slow) }
+/// }
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// let start = tokio::time::Instant::now();
+/// assert_eq!(lookup(Default::default()).await, Ok("fresh"));
+/// assert_eq!(start.elapsed(), Duration::from_millis(310));
+/// # }
+/// ```
 ///
 /// ## `crate`
 ///

@@ -329,6 +329,31 @@ macro_rules! suite {
         }
 
         #[test]
+        fn a_hedge_is_sent_on_the_timer() {
+            run(|| async {
+                let started = Instant::now();
+                let sent = &AtomicU32::new(0);
+                // The original hangs; the hedge, sent 10ms later on the timer, answers.
+                let result = Policy::new()
+                    .attempts(3)
+                    .retry(move || async move {
+                        let n = sent.fetch_add(1, Ordering::Relaxed) + 1;
+                        if n == 1 {
+                            std::future::pending::<()>().await;
+                        }
+                        Ok::<_, Fail>(n)
+                    })
+                    .timer::<$timer>()
+                    .hedge(10 * MS)
+                    .await;
+                assert_eq!(result, Ok(2));
+                assert_eq!(sent.load(Ordering::Relaxed), 2);
+                let took = started.elapsed();
+                assert!((10 * MS..S).contains(&took), "one hedge delay took {took:?}");
+            });
+        }
+
+        #[test]
         fn a_stream_is_retried_and_timed_on_the_timer() {
             run(|| async {
                 use futures::StreamExt;

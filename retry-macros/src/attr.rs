@@ -40,6 +40,8 @@ pub(crate) enum Kind {
     Flag,
     /// A parenthesised list of `name = value` event fields: `fields(url = %url)`.
     Fields,
+    /// A duration string, or a percentile string: `"300ms"`, `"p95"`.
+    Hedge,
 }
 
 /// Every key, by name in [`KEYS`]; `config.rs` gives each its typed field.
@@ -59,6 +61,8 @@ pub(crate) enum Id {
     FirstItemTimeout,
     IdleTimeout,
     Resume,
+    Hedge,
+    Fallback,
     On,
     Unless,
     When,
@@ -116,6 +120,8 @@ pub(crate) const KEYS: &[Key] = &[
     },
     Key { name: "idle_timeout", id: Id::IdleTimeout, kind: Kind::Duration, example: "idle_timeout = \"30s\"" },
     Key { name: "resume", id: Id::Resume, kind: Kind::Hook, example: "resume = |last| client.stream_after(last.seq)" },
+    Key { name: "hedge", id: Id::Hedge, kind: Kind::Hedge, example: "hedge = \"300ms\"" },
+    Key { name: "fallback", id: Id::Fallback, kind: Kind::Hook, example: "fallback = |e| Ok(cached())" },
     Key { name: "on", id: Id::On, kind: Kind::Types, example: "on = RateLimited | Unavailable" },
     Key { name: "unless", id: Id::Unless, kind: Kind::Types, example: "unless = Unauthorized" },
     Key { name: "when", id: Id::When, kind: Kind::Hook, example: "when = |e| e.is_transient()" },
@@ -159,6 +165,10 @@ const ALIASES: &[(&str, &str)] = &[
     ("exp_base", "factor"),
     ("executor", "timer"),
     ("runtime", "timer"),
+    ("hedging_delay", "hedge"),
+    ("hedging", "hedge"),
+    ("retry_error_callback", "fallback"),
+    ("fallback_method", "fallback"),
 ];
 
 /// One parsed value.
@@ -175,6 +185,16 @@ pub(crate) enum Value {
     CratePath(syn::Path),
     Flag,
     Fields(Vec<Field>),
+    Hedge(Hedge),
+}
+
+/// When a hedged fn sends its next copy.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub(crate) enum Hedge {
+    /// After this long with no answer.
+    After(Duration),
+    /// After this percentile (in (0, 100)) of the fn's recent latencies.
+    Percentile(f64),
 }
 
 /// One event field a `fields(…)` list adds.
@@ -517,6 +537,10 @@ fn parse_value(input: ParseStream<'_>, key: &'static Key) -> Result<Value, Value
                 }
             }
         }
+        Kind::Hedge => {
+            let lit = string(input, key, "a duration or a percentile string")?;
+            Value::Hedge(hedge(&lit)?)
+        }
         Kind::Flag => Value::Flag,
         // Parsed by `parse_one`, which never hands a `fields` key here.
         Kind::Fields => Value::Flag,
@@ -547,6 +571,29 @@ fn parse_value(input: ParseStream<'_>, key: &'static Key) -> Result<Value, Value
         .into());
     }
     Ok(value)
+}
+
+/// `"300ms"` or `"p95"`, `"p99.9"`.
+fn hedge(lit: &LitStr) -> syn::Result<Hedge> {
+    let text = lit.value();
+    let Some(number) = text.trim().strip_prefix('p') else {
+        return duration::parse(&text).map(Hedge::After).map_err(|msg| {
+            syn::Error::new(
+                lit.span(),
+                format!("{msg}; `hedge` also takes a percentile of recent latencies, e.g. `hedge = \"p95\"`"),
+            )
+        });
+    };
+    match number.parse::<f64>() {
+        Ok(p) if p > 0.0 && p < 100.0 && !number.starts_with(['+', '-']) => Ok(Hedge::Percentile(p)),
+        _ => Err(syn::Error::new(
+            lit.span(),
+            format!(
+                "`hedge = \"{text}\"` is not a percentile: write `p` and a number above 0 and below 100, \
+                 e.g. `\"p95\"` or `\"p99.9\"` (or a duration, e.g. `\"300ms\"`)"
+            ),
+        )),
+    }
 }
 
 fn int_value(int: &syn::LitInt) -> syn::Result<i128> {

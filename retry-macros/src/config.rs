@@ -105,6 +105,8 @@ pub(crate) struct Config {
     pub(crate) first_item_timeout: Option<Given<Duration>>,
     pub(crate) idle_timeout: Option<Given<Duration>>,
     pub(crate) resume: Option<Given<Expr>>,
+    pub(crate) hedge: Option<Given<attr::Hedge>>,
+    pub(crate) fallback: Option<Given<Expr>>,
     pub(crate) on: Option<Given<Vec<Type>>>,
     pub(crate) unless: Option<Given<Vec<Type>>>,
     pub(crate) when: Option<Given<Expr>>,
@@ -148,6 +150,8 @@ impl Config {
                 (Id::FirstItemTimeout, Value::Duration(d)) => config.first_item_timeout = given!(d),
                 (Id::IdleTimeout, Value::Duration(d)) => config.idle_timeout = given!(d),
                 (Id::Resume, Value::Expr(e)) => config.resume = given!(e),
+                (Id::Hedge, Value::Hedge(h)) => config.hedge = given!(h),
+                (Id::Fallback, Value::Expr(e)) => config.fallback = given!(e),
                 (Id::On, Value::Types(t)) => config.on = given!(t),
                 (Id::Unless, Value::Types(t)) => config.unless = given!(t),
                 (Id::When, Value::Expr(e)) => config.when = given!(e),
@@ -178,6 +182,8 @@ impl Config {
                     | Id::FirstItemTimeout
                     | Id::IdleTimeout
                     | Id::Resume
+                    | Id::Hedge
+                    | Id::Fallback
                     | Id::On
                     | Id::Unless
                     | Id::When

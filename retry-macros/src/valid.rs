@@ -19,7 +19,71 @@ pub(crate) fn check(config: &Config, func: &RetryFn, errors: &mut Errors) {
     check_bounds(config, errors);
     check_combinations(config, func, errors);
     check_stream(config, func, errors);
+    check_hedge(config, func, errors);
     check_item(func, errors);
+}
+
+/// A hedged fn runs copies of its body at once: an `async fn` (not a stream) whose
+/// arguments no two copies can both hold mutably.
+fn check_hedge(config: &Config, func: &RetryFn, errors: &mut Errors) {
+    let is_stream = crate::expand::stream::is_stream(&func.sig);
+    if let Some(fallback) = &config.fallback {
+        if is_stream {
+            errors.spanned(
+                &fallback.key,
+                "`fallback` does not apply to a retried stream: the error that ends it is its last item",
+            );
+        }
+    }
+    let Some(hedge) = &config.hedge else { return };
+    if is_stream {
+        errors.spanned(&hedge.key, "`hedge` does not apply to a retried stream: its first item commits it");
+        return;
+    }
+    if func.sig.asyncness.is_none() {
+        errors.spanned(
+            &hedge.key,
+            "`hedge` needs an `async fn`: a hedged call runs its copies at the same time, which a blocking fn cannot",
+        );
+        return;
+    }
+    if let Some(fields) = &config.fields {
+        errors.spanned(&fields.key, "`fields` does not apply to a hedged fn: its events carry no fields yet");
+    }
+    // The hedge delay is the only wait between copies: a backoff key would do nothing.
+    let backoff_keys = [
+        config.min.as_ref().map(|g| &g.key),
+        config.base.as_ref().map(|g| &g.key),
+        config.max.as_ref().map(|g| &g.key),
+        config.step.as_ref().map(|g| &g.key),
+    ];
+    let backoff_keys = backoff_keys
+        .into_iter()
+        .chain([config.backoff.as_ref().map(|g| &g.key), config.factor.as_ref().map(|g| &g.key)])
+        .chain([config.jitter.as_ref().map(|g| &g.key)])
+        .flatten();
+    for key in backoff_keys {
+        errors.spanned(
+            key,
+            format!(
+                "`{key}` has no effect on a hedged fn: its copies are sent after the `hedge` delay, never after a \
+                 backoff; remove it"
+            ),
+        );
+    }
+    for input in &func.sig.inputs {
+        let mutable = match input {
+            FnArg::Receiver(r) => r.reference.is_some() && r.mutability.is_some(),
+            FnArg::Typed(t) => matches!(&*t.ty, Type::Reference(r) if r.mutability.is_some()),
+        };
+        if mutable {
+            errors.spanned(
+                input,
+                "a hedged fn cannot take a `&mut` argument: its copies run at the same time, and two cannot hold \
+                 one mutable borrow; take `&` (with a `Mutex` or an atomic inside) or an owned value, cloned per copy",
+            );
+        }
+    }
 }
 
 /// The keys of a stream fn, and the keys and arguments it cannot take.

@@ -33,6 +33,7 @@ use pin_project_lite::pin_project;
 use crate::attempt::Attempt;
 use crate::engine::{Blocking, Call, Outcome, Timed};
 use crate::error::{Elapsed, Error};
+use crate::fallback::{Ending, WithFallback};
 use crate::guard::set::{Guards, SetRefusal, Slot};
 use crate::guard::Immediate;
 use crate::guard::{Breaker, Budget, Fits, Report, Throttle};
@@ -226,20 +227,56 @@ where
     E: fmt::Debug,
 {
     /// Runs the retried operation on this thread.
-    pub fn call(mut self) -> Result<T, M::Err> {
+    pub fn call(self) -> Result<T, M::Err> {
+        self.call_end().0
+    }
+
+    /// Runs it; the result, and whether the retries were spent (a fallback applies).
+    pub(crate) fn call_end(mut self) -> (Result<T, M::Err>, bool) {
         let mut policy = self.policy;
         policy.timeout = None;
         let mut call: Call<Blocking<C>, B, Th, U> = Call::named(&policy, self.guards, N::ACTIVE, self.name);
         let mut events = BuilderEvents { log: self.log, name: self.name };
         loop {
             if let Err(refusal) = call.ready_blocking() {
-                return Err(M::Err::report(refusal));
+                return (Err(M::Err::report(refusal)), true);
             }
             let result = (self.op)();
             let retry = call.after_blocking(&policy, Outcome::of(result.as_ref(), false), &mut self.hooks, &mut events);
             if !retry {
-                return result.map_err(M::inner);
+                return (result.map_err(M::inner), call.gave_up());
             }
+        }
+    }
+}
+
+impl<F, T, E, On, Unless, When, IfOk, H, N, B, Th, U, C, M, Fb>
+    WithFallback<Retry<F, HookSet<T, E, On, Unless, When, IfOk, H, N>, Guards<B, Th, U>, Blocking<C>, M>, Fb>
+where
+    F: FnMut() -> Result<T, E>,
+    On: Predicate<E>,
+    Unless: Predicate<E>,
+    When: Predicate<E>,
+    IfOk: Predicate<T>,
+    H: Hint<E>,
+    N: Notify<E>,
+    B: Slot,
+    Th: Slot,
+    U: Slot,
+    B::Guard: Immediate,
+    Th::Guard: Immediate,
+    U::Guard: Immediate,
+    C: Clock,
+    M: Mode<E>,
+    M::Err: Report<SetRefusal<B, Th, U>>,
+    E: fmt::Debug,
+    Fb: FnOnce(M::Err) -> Result<T, M::Err>,
+{
+    /// Runs the retried operation on this thread, and the fallback if the retries are spent.
+    pub fn call(self) -> Result<T, M::Err> {
+        match self.call.call_end() {
+            (Err(error), true) => (self.fallback)(error),
+            (result, _) => result,
         }
     }
 }
@@ -262,6 +299,13 @@ macro_rules! with_hooks {
 
 /// The hooks, in either mode and in any order.
 impl<F, T, E, On, Unless, When, IfOk, H, N, G, Tm, M> Retry<F, HookSet<T, E, On, Unless, When, IfOk, H, N>, G, Tm, M> {
+    /// `on` of the attribute: the errors to retry, tested before `when`.
+    #[doc(hidden)]
+    pub fn on<W: FnMut(&E) -> bool>(self, on: W) -> Retry<F, HookSet<T, E, W, Unless, When, IfOk, H, N>, G, Tm, M> {
+        let elapsed = self.elapsed;
+        Retry { elapsed, ..with_hooks!(self, self.hooks.on(on)) }
+    }
+
     /// Never retries a timed-out attempt (a call that must not be sent twice), whatever
     /// [`when`](Self::when) says; the timeout still counts for the breaker. What
     /// `unless = steadfast::Elapsed` is in the attribute.
@@ -390,7 +434,49 @@ impl<F, H: Types, B, Th, U, Tm, M> Retry<F, H, Guards<B, Th, U>, Tm, M> {
     }
 }
 
+/// The parts of a [`Retry`], for the hedging driver.
+pub(crate) struct Parts<F, H: Types, G> {
+    pub(crate) policy: Policy,
+    pub(crate) op: F,
+    pub(crate) hooks: H,
+    pub(crate) guards: G,
+    pub(crate) log: Log,
+    pub(crate) name: &'static str,
+    pub(crate) elapsed: Option<fn(Elapsed) -> H::E>,
+}
+
 impl<F, H: Types, G, Tm, M> Retry<F, H, G, Tm, M> {
+    pub(crate) fn into_parts(self) -> Parts<F, H, G> {
+        let Retry { policy, op, hooks, guards, log, name, elapsed, .. } = self;
+        Parts { policy, op, hooks, guards, log, name, elapsed }
+    }
+
+    /// Calls `fallback` with the last error once the retries are spent (the attempts, the
+    /// deadline or a hint too long ended them, or a guard refused the call), and returns
+    /// what it returns (tenacity's `retry_error_callback`). A success, and an error the
+    /// policy does not retry, are returned as they are.
+    ///
+    /// For an async retry `fallback` returns a future (an `async` block); for a blocking
+    /// one, a `Result`. It comes last in the chain.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use steadfast::Policy;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let answer: Result<String, std::io::Error> = Policy::fixed(Duration::from_secs(1))
+    ///     .attempts(3)
+    ///     .retry(|| async { Err(std::io::Error::other("model overloaded")) })
+    ///     .fallback(|error| async move { Ok(format!("(cached answer; {error})")) })
+    ///     .await;
+    /// assert_eq!(answer.unwrap(), "(cached answer; model overloaded)");
+    /// # }
+    /// ```
+    pub fn fallback<Fb>(self, fallback: Fb) -> WithFallback<Self, Fb> {
+        WithFallback::new(self, fallback)
+    }
+
     /// The level of the events ([`Log::Warn`] by default).
     pub fn log(mut self, log: Log) -> Self {
         self.log = log;
@@ -497,7 +583,7 @@ where
 
 /// A plain builder given a policy with a timeout it cannot report.
 #[cold]
-fn untimed() {
+pub(crate) fn untimed() {
     static WARNED: std::sync::Once = std::sync::Once::new();
     WARNED.call_once(|| {
         tracing::warn!(
@@ -564,12 +650,31 @@ where
     type Output = Result<T, M::Err>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.poll_end(cx).map(|(result, _)| result)
+    }
+}
+
+impl<F, Fut, T, E, H, B, Th, U, Tm, M> Ending for RetryFuture<F, Fut, H, B, Th, U, Tm, M>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    H: Types<T = T, E = E> + Hooks<T, E>,
+    B: Slot,
+    Th: Slot,
+    U: Slot,
+    Tm: Timer,
+    M: Mode<E>,
+    M::Err: Report<SetRefusal<B, Th, U>>,
+    E: fmt::Debug,
+{
+    #[inline]
+    fn poll_end(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<(Self::Output, bool)> {
         let mut this = self.project();
         loop {
             match this.state.as_mut().project() {
                 StateProj::Ready => {
                     if let Err(refusal) = ready!(this.call.poll_ready(cx)) {
-                        return Poll::Ready(Err(M::Err::report(refusal)));
+                        return Poll::Ready((Err(M::Err::report(refusal)), true));
                     }
                     let attempt = this.call.timed(this.policy, this.op.attempt());
                     this.state.set(State::Running { attempt });
@@ -586,7 +691,7 @@ where
                     // The happy path ends here, with the finished attempt left in place (a
                     // finished future is not polled again).
                     if this.call.ends_at_once(&M::outcome(&result.0, result.1), &*this.hooks) {
-                        return Poll::Ready(result.0);
+                        return Poll::Ready((result.0, false));
                     }
                     this.state.set(State::After { result: Some(result) });
                 }
@@ -598,7 +703,7 @@ where
                     this.state.set(State::Ready);
                     if !retry {
                         if let Some((result, _)) = result {
-                            return Poll::Ready(result);
+                            return Poll::Ready((result, this.call.gave_up()));
                         }
                     }
                 }

@@ -65,7 +65,7 @@ impl<'a, T, E> Outcome<'a, T, E> {
         }
     }
 
-    fn error(&self) -> Option<&'a E> {
+    pub(crate) fn error(&self) -> Option<&'a E> {
         match *self {
             Outcome::Err(error) | Outcome::TimedOut(Some(error)) => Some(error),
             Outcome::Ok(_) | Outcome::TimedOut(None) => None,
@@ -140,6 +140,8 @@ pin_project! {
         pending: Option<Box<Pending<B, Th, U>>>,
         // Between a verdict left pending and its answer: what the attempt decided.
         deciding: Option<Decision>,
+        // The retries stopped on a retryable failure (attempts, deadline, hint, a guard).
+        gave_up: bool,
     }
 }
 
@@ -177,6 +179,12 @@ impl<T: Timer, B: Slot, Th: Slot, U: Slot, St: Start> Call<T, B, Th, U, St> {
         self.slow.as_ref().map_or(1, |slow| slow.schedule.attempt())
     }
 
+    /// Whether the call ended on a retryable failure it could not retry (the attempts or
+    /// the deadline spent, a hint too long, a guard's refusal): when a fallback applies.
+    pub fn gave_up(&self) -> bool {
+        self.slow.as_ref().is_some_and(|slow| slow.gave_up)
+    }
+
     /// Time since the first attempt started, the sleeps `testing::instant_sleeps` skipped
     /// included; `None` unless the start was read.
     fn elapsed(&self) -> Option<Duration> {
@@ -195,6 +203,7 @@ impl<T: Timer, B: Slot, Th: Slot, U: Slot, St: Start> Call<T, B, Th, U, St> {
                     skipped: Duration::ZERO,
                     pending: None,
                     deciding: None,
+                    gave_up: false,
                 })
             })
             .as_mut()
@@ -489,6 +498,7 @@ impl<T: Timer, B: Slot, Th: Slot, U: Slot, St: Start> Call<T, B, Th, U, St> {
     {
         let error = outcome.error();
         if !decision.refused.is_none() {
+            *self.slow().project().gave_up = true;
             self.stop(policy, Kind::GaveUp, decision.refused.reason(), error, events);
             return false;
         }
@@ -498,6 +508,7 @@ impl<T: Timer, B: Slot, Th: Slot, U: Slot, St: Start> Call<T, B, Th, U, St> {
         let delay = match self.slow().project().schedule.advance(policy, decision.hint, deadline_elapsed) {
             Ok(delay) => delay,
             Err(reason) => {
+                *self.slow().project().gave_up = true;
                 self.stop(policy, Kind::GaveUp, reason, error, events);
                 return false;
             }
@@ -661,6 +672,13 @@ pin_project! {
         #[pin]
         sleep: Option<T::Sleep>,
         limit: Duration,
+    }
+}
+
+impl<F, T: Timer> Timed<F, T> {
+    /// `attempt` under `limit` (none: untimed), for a driver without a [`Call`] (hedging).
+    pub(crate) fn new(attempt: F, limit: Option<Duration>) -> Self {
+        Timed { attempt, sleep: limit.map(T::sleep), limit: limit.unwrap_or_default() }
     }
 }
 

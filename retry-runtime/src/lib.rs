@@ -34,7 +34,9 @@ mod duration;
 mod engine;
 mod error;
 mod expansion;
+pub mod fallback;
 pub mod guard;
+pub mod hedge;
 mod hooks;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]

@@ -112,6 +112,8 @@ pub(crate) enum Kind {
     GaveUp,
     /// An error that is not retried: ends the call at once (`debug`).
     NotRetried,
+    /// A hedged call sends another copy: the earlier ones are slow.
+    Hedging,
 }
 
 /// Where events go: the code `#[retry]` generates, or the builder's.
@@ -309,6 +311,7 @@ fn dispatch<E>(
         Kind::Retrying => format_args!("retrying"),
         Kind::GaveUp => format_args!("giving up"),
         Kind::NotRetried => format_args!("not retried"),
+        Kind::Hedging => format_args!("hedging"),
     };
     let delay_ms = event.delay.map(millis);
     let reason = event.reason.map(|r| r.as_str());

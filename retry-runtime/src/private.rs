@@ -408,3 +408,97 @@ where
 {
     policy.retry_stream(make)
 }
+
+/// A hedged fn's [`Retry`](crate::builder::Retry), typed by the fn's return type `R`, so
+/// that the body's `Ok`s and `Err`s need no annotation.
+#[inline]
+pub fn hedged<R: RetryOutput, F, Fut>(policy: Policy, op: F) -> crate::builder::Retry<F, HookSet<R::Ok, R::Err>>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<R::Ok, R::Err>>,
+{
+    policy.retry(op)
+}
+
+/// [`hedged`] for a fn under `wrap`: the body returns `Result<T, E>`.
+#[inline]
+pub fn wrapped_hedged<R: Wrapped, F, Fut>(policy: Policy, op: F) -> crate::builder::Retry<F, HookSet<R::Ok, R::Inner>>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<R::Ok, R::Inner>>,
+{
+    policy.retry(op)
+}
+
+pub use crate::hedge::Latencies;
+
+/// A hedged call's result and whether it ended with its copies spent (a fallback applies).
+pub async fn ended<C>(call: C) -> (C::Output, bool)
+where
+    C: std::future::IntoFuture,
+    C::IntoFuture: crate::fallback::Ending,
+{
+    let mut call = std::pin::pin!(call.into_future());
+    std::future::poll_fn(|cx| crate::fallback::Ending::poll_end(call.as_mut(), cx)).await
+}
+
+/// At `fallback = …` on an `async fn`: calls the fallback with the error that ended the
+/// retries. The one place its shape is checked (and a closure given its parameter type,
+/// the caller's error of `R`): it returns `R`, or a future of `R`. (An opaque future, so
+/// that a fallback of the wrong shape is reported here alone, not again at the `.await`.)
+#[inline(always)]
+pub fn fallback<R, O, M, F>(fallback: F, error: R::Err) -> impl std::future::Future<Output = R>
+where
+    R: RetryOutput,
+    O: FallbackOutput<R, M>,
+    F: FnOnce(R::Err) -> O,
+{
+    fallback(error).into_result()
+}
+
+/// At `fallback = …` on a blocking fn: the fallback returns the fn's `R` itself.
+#[inline(always)]
+pub fn fallback_blocking<R: RetryOutput, F: FnOnce(R::Err) -> R>(fallback: F, error: R::Err) -> R {
+    fallback(error)
+}
+
+/// What an async fn's fallback may return: the fn's result `R` (a sync fallback), or a
+/// future of it (an async one). `M` tells the two impls apart.
+#[diagnostic::on_unimplemented(
+    message = "a fallback must return the fn's `{R}` or a future of it, not `{Self}`",
+    label = "this fallback returns `{Self}`",
+    note = "the fallback gets the error that ended the retries, and what it returns is the call's result: \
+            `fallback = |e| Ok(cached())` or `fallback = |e| async move {{ refetch(e).await }}`"
+)]
+pub trait FallbackOutput<R, M> {
+    /// The result, as a future.
+    type Future: std::future::Future<Output = R>;
+    /// The fallback's value as a future of the result.
+    fn into_result(self) -> Self::Future;
+}
+
+/// [`FallbackOutput`] of a sync fallback.
+#[derive(Debug)]
+pub enum Ready {}
+
+/// [`FallbackOutput`] of an async fallback.
+#[derive(Debug)]
+pub enum Later {}
+
+impl<T, E> FallbackOutput<Result<T, E>, Ready> for Result<T, E> {
+    type Future = std::future::Ready<Result<T, E>>;
+
+    #[inline(always)]
+    fn into_result(self) -> Self::Future {
+        std::future::ready(self)
+    }
+}
+
+impl<F: std::future::Future> FallbackOutput<F::Output, Later> for F {
+    type Future = F;
+
+    #[inline(always)]
+    fn into_result(self) -> F {
+        self
+    }
+}

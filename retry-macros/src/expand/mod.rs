@@ -20,6 +20,7 @@ use crate::tokens::{first_span, local, located, parens_at, respan};
 use crate::valid;
 
 mod args;
+mod hedge;
 mod hooks;
 pub(crate) mod stream;
 
@@ -118,6 +119,8 @@ fn generate(config: &Config, mut func: RetryFn) -> TokenStream {
     let rebinds = args::rebind_owned_args(&mut func.sig);
     let body = if stream::is_stream(&func.sig) {
         stream::body(&ctx, &func.sig, rebinds, stmts)
+    } else if config.hedge.is_some() {
+        hedge::body(&ctx, &func.sig, rebinds, stmts)
     } else {
         retry_loop(&ctx, &func, rebinds, stmts)
     };
@@ -138,8 +141,8 @@ fn generate(config: &Config, mut func: RetryFn) -> TokenStream {
 /// sections).
 fn retry_loop(ctx: &Ctx<'_>, func: &RetryFn, rebinds: Vec<TokenStream>, stmts: TokenStream) -> TokenStream {
     let Ctx { config, rt, ret, ret_span, .. } = ctx;
-    let [call, timed_out, refusal, elapsed, attempt] =
-        ["call", "timed_out", "refusal", "elapsed", "attempt"].map(local);
+    let [call, timed_out, refusal, elapsed, attempt, spent] =
+        ["call", "timed_out", "refusal", "elapsed", "attempt", "spent"].map(local);
     // Calls on these are spanned at the return type, exactly as `sig`'s declaration is, so
     // that rustc reports a return type that is not a `Result` once.
     let sig = local("sig");
@@ -168,7 +171,11 @@ fn retry_loop(ctx: &Ctx<'_>, func: &RetryFn, rebinds: Vec<TokenStream>, stmts: T
         Some((decls, set)) => {
             // At the return type, like `__sig`, so that a return type that is not a
             // `Result` is reported once.
-            let refused = at_ret("err", refused(ctx, &sig, &refusal));
+            let mut refused = at_ret("err", refused(ctx, &sig, &refusal));
+            if config.fallback.is_some() {
+                // A refusal is one of the ends a fallback takes.
+                refused = quote!({ #spent = true; #refused });
+            }
             quote!(some [#decls] [#set] [#refusal => #refused])
         }
     };
@@ -263,7 +270,10 @@ fn retry_loop(ctx: &Ctx<'_>, func: &RetryFn, rebinds: Vec<TokenStream>, stmts: T
     } else {
         at_ret("outcome", quote!(#result_at_ret, #timed_out_value))
     };
-    let give = if ctx.wrap { at_ret("result", attempt.to_token_stream()) } else { result.to_token_stream() };
+    let mut give = if ctx.wrap { at_ret("result", attempt.to_token_stream()) } else { result.to_token_stream() };
+    if config.fallback.is_some() {
+        give = quote!({ #spent = #call.gave_up(); #give });
+    }
 
     // The invocation at the fn's `async` (or its name): what the skeleton writes is
     // reported there, a missing timer first of all.
@@ -277,7 +287,21 @@ fn retry_loop(ctx: &Ctx<'_>, func: &RetryFn, rebinds: Vec<TokenStream>, stmts: T
         },
     );
     sections.set_span(at);
-    quote!(#invoke #sections)
+    if config.fallback.is_none() {
+        return quote!(#invoke #sections);
+    }
+    // With a fallback the loop ends in a block of its own, and says whether it gave up.
+    let end = local("end");
+    let finish = hedge::finish(ctx, &end, ctx.is_async);
+    let ended =
+        if ctx.is_async { quote!(async { #invoke #sections }.await) } else { quote!((|| { #invoke #sections })()) };
+    quote! {
+        let mut #spent = false;
+        #[allow(clippy::redundant_closure_call)]
+        let #end: #ret = #ended;
+        let #end = (#end, #spent);
+        #finish
+    }
 }
 
 /// A `fields(…)` list: its names, and a closure handing their values to the emitter, made

@@ -113,6 +113,22 @@ impl Budget {
         }
     }
 
+    /// A hedge about to be sent: takes a token if one is left above half, as a retry's
+    /// failure would, and says whether the hedge may go; a refused hedge takes nothing.
+    pub fn record_hedge(&self) -> bool {
+        let mut tokens = self.tokens.load(Ordering::Relaxed);
+        loop {
+            let wanted = tokens.saturating_sub(SCALE);
+            if !self.allows(wanted) {
+                return false;
+            }
+            match self.tokens.compare_exchange_weak(tokens, wanted, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return true,
+                Err(actual) => tokens = actual,
+            }
+        }
+    }
+
     /// Whether a retry could start now, without taking a token.
     pub fn allows_retry(&self) -> bool {
         self.allows(self.tokens.load(Ordering::Relaxed))
@@ -159,6 +175,11 @@ impl Guard for Budget {
             }
             true
         })
+    }
+
+    #[inline]
+    fn hedge(&self) -> bool {
+        self.record_hedge()
     }
 }
 

@@ -92,6 +92,14 @@ pub trait Guard {
     fn abandon(&self, ticket: Self::Ticket, running: bool) {
         let _ = (ticket, running);
     }
+
+    /// A hedged call is about to send another copy because the earlier ones are slow (not
+    /// because one failed): spend what a retry spends, and say whether it may go. A
+    /// [`Budget`] takes a token and refuses while it is at or below half (gRPC A6); the
+    /// default lets every hedge through.
+    fn hedge(&self) -> bool {
+        true
+    }
 }
 
 /// A guard's answer before an attempt.
@@ -264,6 +272,10 @@ impl<T: Guard + ?Sized> Guard for &T {
     fn abandon(&self, ticket: Self::Ticket, running: bool) {
         (**self).abandon(ticket, running)
     }
+
+    fn hedge(&self) -> bool {
+        (**self).hedge()
+    }
 }
 
 impl<T: Guard + ?Sized> Guard for Arc<T> {
@@ -283,6 +295,10 @@ impl<T: Guard + ?Sized> Guard for Arc<T> {
     fn abandon(&self, ticket: Self::Ticket, running: bool) {
         (**self).abandon(ticket, running)
     }
+
+    fn hedge(&self) -> bool {
+        (**self).hedge()
+    }
 }
 
 impl<T: Guard, F: FnOnce() -> T> Guard for LazyLock<T, F> {
@@ -301,6 +317,10 @@ impl<T: Guard, F: FnOnce() -> T> Guard for LazyLock<T, F> {
 
     fn abandon(&self, ticket: Self::Ticket, running: bool) {
         LazyLock::force(self).abandon(ticket, running)
+    }
+
+    fn hedge(&self) -> bool {
+        LazyLock::force(self).hedge()
     }
 }
 

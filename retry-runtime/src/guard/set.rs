@@ -117,6 +117,16 @@ impl Guards {
     }
 }
 
+impl<B: Slot, T: Slot, U: Slot> Guards<B, T, U> {
+    /// Whether a hedge may be sent: each guard asked in turn (the budget last, since it
+    /// spends a token when it agrees).
+    pub(crate) fn hedge(&self) -> bool {
+        self.breaker.guard().is_none_or(Guard::hedge)
+            && self.throttle.guard().is_none_or(Guard::hedge)
+            && self.budget.guard().is_none_or(Guard::hedge)
+    }
+}
+
 /// A guard of the kind `K` (checked where the key names it).
 #[inline(always)]
 pub fn fits<K, G: Fits<K> + ?Sized>(guard: &G) -> &G {

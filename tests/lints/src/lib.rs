@@ -335,3 +335,69 @@ pub mod streams {
         stream::iter([Ok(prompt)])
     }
 }
+
+/// Hedged fns and fallbacks.
+pub mod hedged {
+    use super::*;
+
+    static BUDGET: Budget = Budget::new(10, 0.1);
+    static BREAKER: LazyLock<Breaker> = LazyLock::new(|| Breaker::new(5, Duration::from_secs(30)));
+
+    fn cached(_: E) -> Result<String, E> {
+        Ok(String::new())
+    }
+
+    /// A one-line body, owned and borrowed arguments, a fixed delay.
+    #[retry(attempts = 3, hedge = "300ms")]
+    pub async fn fixed(prompt: String, model: &str) -> Result<String, E> {
+        Ok(format!("{model}{prompt}"))
+    }
+
+    /// A learned delay, every key a hedged fn takes, and a fallback by path.
+    #[retry(
+        attempts = 3,
+        hedge = "p99.9",
+        deadline = "10s",
+        timeout = "2s",
+        on = E,
+        when = |e| !matches!(e, E::Open),
+        if_ok = |v| v.is_empty(),
+        retry_after = |_| Some(Duration::from_millis(1)),
+        log = "info",
+        notify = |a| assert!(a.attempt() > 0),
+        breaker = BREAKER,
+        budget = BUDGET,
+        fallback = cached,
+    )]
+    pub async fn learned(prompt: String) -> Result<String, E> {
+        Ok(prompt)
+    }
+
+    /// A method through `&self`, under `wrap`, with an async fallback.
+    #[derive(Debug, Default)]
+    pub struct Client {
+        calls: u32,
+    }
+
+    impl Client {
+        /// Hedged through `&self`.
+        #[retry(attempts = 2, hedge = "50ms", timeout = "1s", wrap, fallback = |e| async move { Err(e) })]
+        pub async fn read(&self) -> Result<u32, Error<std::io::Error>> {
+            Ok(self.calls)
+        }
+
+        /// A fallback on a `&mut self` fn that is retried, not hedged, and a sync closure.
+        #[retry(attempts = 3, min = "1ms", fallback = |_| Ok(0))]
+        pub async fn count(&mut self) -> Result<u32, E> {
+            self.calls += 1;
+            Ok(self.calls)
+        }
+
+        /// A blocking fallback.
+        #[retry(attempts = 3, backoff = "none", fallback = |_| Ok(0))]
+        pub fn count_blocking(&mut self) -> Result<u32, E> {
+            self.calls += 1;
+            Ok(self.calls)
+        }
+    }
+}
