@@ -656,7 +656,7 @@ where
 
 impl<F, Fut, T, E, H, B, Th, U, Tm, M> Ending for RetryFuture<F, Fut, H, B, Th, U, Tm, M>
 where
-    F: FnMut() -> Fut,
+    F: Operation<Attempt = Fut>,
     Fut: Future<Output = Result<T, E>>,
     H: Types<T = T, E = E> + Hooks<T, E>,
     B: Slot,
