@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use ::http::{HeaderMap, HeaderValue, StatusCode};
+use steadfast::guard::{Admit, Guard};
 use steadfast::http::{self, Failure};
 use steadfast::{retry, testing, AdaptiveThrottle, AdaptiveThrottles};
 use tokio::time::Instant;
@@ -221,4 +222,31 @@ async fn a_scope_waits_for_its_own_limits_only() {
     client.complete("key", "gpt-4o").await.unwrap();
     assert_eq!(start.elapsed(), Duration::from_secs(1));
     assert_eq!(client.limits.scopes().len(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn ietf_ratelimit_fields_pace_and_a_429_holds_until_its_hint() {
+    let throttle = AdaptiveThrottle::new();
+    let mut headers = HeaderMap::new();
+    headers.insert("ratelimit-policy", HeaderValue::from_static("\"default\";q=100;w=60"));
+    // 2 left, the window over in 20 s: the 98 spent come back over those 20 s.
+    headers.insert("ratelimit", HeaderValue::from_static("\"default\";r=2;t=20"));
+    throttle.learn(StatusCode::OK, &headers);
+    assert_eq!(throttle.learned().requests_per_minute, Some(98.0 * 3.0));
+    // Two at once, then one every 20/98 s.
+    assert!(matches!(throttle.admit(), Admit::Now(_)));
+    assert!(matches!(throttle.admit(), Admit::Now(_)));
+    let Admit::Wait(wait) = throttle.admit() else { panic!("the bucket is empty") };
+    let spacing = Duration::from_secs_f64(20.0 / 98.0);
+    assert!(wait.abs_diff(spacing) <= Duration::from_nanos(1), "{wait:?}");
+    tokio::time::advance(spacing).await;
+
+    // A 429 with a hint holds every call until it has passed; garbage is ignored.
+    let mut limited = HeaderMap::new();
+    limited.insert("retry-after", HeaderValue::from_static("3"));
+    limited.insert("ratelimit", HeaderValue::from_static("garbage;;"));
+    throttle.learn(StatusCode::TOO_MANY_REQUESTS, &limited);
+    assert_eq!(throttle.learned().requests_per_minute, Some(98.0 * 3.0), "the garbage changed nothing");
+    let Admit::Wait(wait) = throttle.admit() else { panic!("held") };
+    assert_eq!(wait, Duration::from_secs(3));
 }
