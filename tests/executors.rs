@@ -354,6 +354,26 @@ macro_rules! suite {
         }
 
         #[test]
+        fn a_hedged_fn_sends_its_hedge_on_the_timer() {
+            #[retry(timer = $timer, attempts = 3, hedge = "10ms", fallback = |_| Ok(0))]
+            async fn hedged(sent: &AtomicU32) -> Result<u32, Fail> {
+                let n = sent.fetch_add(1, Ordering::Relaxed) + 1;
+                if n == 1 {
+                    std::future::pending::<()>().await;
+                }
+                Ok(n)
+            }
+            run(|| async {
+                let started = Instant::now();
+                let sent = AtomicU32::new(0);
+                assert_eq!(hedged(&sent).await, Ok(2));
+                assert_eq!(sent.load(Ordering::Relaxed), 2);
+                let took = started.elapsed();
+                assert!((10 * MS..S).contains(&took), "one hedge delay took {took:?}");
+            });
+        }
+
+        #[test]
         fn a_stream_is_retried_and_timed_on_the_timer() {
             run(|| async {
                 use futures::StreamExt;

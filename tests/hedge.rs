@@ -434,6 +434,24 @@ async fn fallback_of_a_hedged_call() {
     assert_eq!(result, Err(E::Denied(1)));
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_sync_fallback_of_an_async_retry_and_of_a_hedged_call() {
+    let result: Result<u32, E> =
+        Policy::immediate().attempts(2).retry(|| async { Err(E::Busy(0)) }).fallback(|_| Ok(11)).await;
+    assert_eq!(result, Ok(11));
+    let result: Result<u32, E> =
+        Policy::immediate().retry(|| async { Err(E::Denied(0)) }).when(retryable).fallback(|_| Ok(11)).await;
+    assert_eq!(result, Err(E::Denied(0)), "not retried: no fallback");
+    let log = Rc::new(RefCell::new(Log::default()));
+    let result = Policy::new()
+        .attempts(2)
+        .retry(service(vec![Plan::Busy(ms(400))], log.clone()))
+        .hedge(ms(300))
+        .fallback(|e| if e == E::Busy(2) { Ok(12) } else { Err(e) })
+        .await;
+    assert_eq!(result, Ok(12));
+}
+
 #[test]
 fn fallback_of_a_blocking_retry() {
     let _instant = steadfast::testing::instant_sleeps();

@@ -251,7 +251,11 @@ where
 }
 
 impl<F, T, E, On, Unless, When, IfOk, H, N, B, Th, U, C, M, Fb>
-    WithFallback<Retry<F, HookSet<T, E, On, Unless, When, IfOk, H, N>, Guards<B, Th, U>, Blocking<C>, M>, Fb>
+    WithFallback<
+        Retry<F, HookSet<T, E, On, Unless, When, IfOk, H, N>, Guards<B, Th, U>, Blocking<C>, M>,
+        Fb,
+        crate::fallback::Ready,
+    >
 where
     F: FnMut() -> Result<T, E>,
     On: Predicate<E>,
@@ -456,8 +460,8 @@ impl<F, H: Types, G, Tm, M> Retry<F, H, G, Tm, M> {
     /// what it returns (tenacity's `retry_error_callback`). A success, and an error the
     /// policy does not retry, are returned as they are.
     ///
-    /// For an async retry `fallback` returns a future (an `async` block); for a blocking
-    /// one, a `Result`. It comes last in the chain.
+    /// For an async retry `fallback` returns a `Result` or a future of one (an `async`
+    /// block); for a blocking one, a `Result`. It comes last in the chain.
     ///
     /// ```
     /// use std::time::Duration;
@@ -473,7 +477,7 @@ impl<F, H: Types, G, Tm, M> Retry<F, H, G, Tm, M> {
     /// assert_eq!(answer.unwrap(), "(cached answer; model overloaded)");
     /// # }
     /// ```
-    pub fn fallback<Fb>(self, fallback: Fb) -> WithFallback<Self, Fb> {
+    pub fn fallback<Fb, K>(self, fallback: Fb) -> WithFallback<Self, Fb, K> {
         WithFallback::new(self, fallback)
     }
 

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::future::{Future, IntoFuture};
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
@@ -19,37 +20,113 @@ pub trait Ending: Future {
 /// A retried (or hedged) call with a fallback, built by
 /// [`Retry::fallback`](crate::builder::Retry::fallback) or
 /// [`Hedged::fallback`](crate::hedge::Hedged::fallback); `.await` it (or
-/// [`call`](Self::call) it, for a blocking retry).
+/// [`call`](Self::call) it, for a blocking retry). `K` says whether the fallback returns
+/// the result itself ([`Ready`]) or a future of it ([`Later`]); it is inferred.
 #[must_use = "a retry does nothing until it is awaited"]
-pub struct WithFallback<R, F> {
+pub struct WithFallback<R, F, K = Later> {
     pub(crate) call: R,
     pub(crate) fallback: F,
+    shape: PhantomData<fn() -> K>,
 }
 
-impl<R, F> WithFallback<R, F> {
+impl<R, F, K> WithFallback<R, F, K> {
     pub(crate) fn new(call: R, fallback: F) -> Self {
-        WithFallback { call, fallback }
+        WithFallback { call, fallback, shape: PhantomData }
     }
 }
 
-impl<R: fmt::Debug, F> fmt::Debug for WithFallback<R, F> {
+impl<R: fmt::Debug, F, K> fmt::Debug for WithFallback<R, F, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WithFallback").field("call", &self.call).finish_non_exhaustive()
     }
 }
 
-impl<R, Fb, Fut, T, X> IntoFuture for WithFallback<R, Fb>
+/// What a fallback may return: the call's result `R` (a sync fallback, `K` = [`Ready`]), or
+/// a future of it (an async one, `K` = [`Later`]).
+#[diagnostic::on_unimplemented(
+    message = "a fallback must return the call's `{R}` or a future of it, not `{Self}`",
+    label = "this fallback returns `{Self}`",
+    note = "the fallback gets the error that ended the retries, and what it returns is the call's result: \
+            `|e| Ok(cached())` or `|e| async move {{ refetch(e).await }}`"
+)]
+pub trait FallbackOutput<R, K> {
+    /// The result, as a future.
+    type Future: Future<Output = R>;
+    /// The fallback's value as a future of the result.
+    fn into_result(self) -> Self::Future;
+}
+
+/// [`FallbackOutput`]'s shape of a sync fallback.
+#[derive(Debug)]
+pub enum Ready {}
+
+/// [`FallbackOutput`]'s shape of an async fallback.
+#[derive(Debug)]
+pub enum Later {}
+
+impl<T, E> FallbackOutput<Result<T, E>, Ready> for Result<T, E> {
+    type Future = std::future::Ready<Result<T, E>>;
+
+    #[inline(always)]
+    fn into_result(self) -> Self::Future {
+        std::future::ready(self)
+    }
+}
+
+impl<F: Future> FallbackOutput<F::Output, Later> for F {
+    type Future = F;
+
+    #[inline(always)]
+    fn into_result(self) -> F {
+        self
+    }
+}
+
+/// A fallback of either shape, called with the error.
+#[doc(hidden)]
+pub trait CallFallback<X, R> {
+    /// The future of the result.
+    type Future: Future<Output = R>;
+    /// Calls the fallback.
+    fn call(self, error: X) -> Self::Future;
+}
+
+/// A fallback and its shape.
+#[doc(hidden)]
+pub struct Shaped<Fb, K>(Fb, PhantomData<fn() -> K>);
+
+impl<Fb, K> fmt::Debug for Shaped<Fb, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Shaped")
+    }
+}
+
+impl<Fb, K, X, R, O> CallFallback<X, R> for Shaped<Fb, K>
+where
+    Fb: FnOnce(X) -> O,
+    O: FallbackOutput<R, K>,
+{
+    type Future = O::Future;
+
+    #[inline]
+    fn call(self, error: X) -> O::Future {
+        (self.0)(error).into_result()
+    }
+}
+
+impl<R, Fb, K, O, T, X> IntoFuture for WithFallback<R, Fb, K>
 where
     R: IntoFuture<Output = Result<T, X>>,
     R::IntoFuture: Ending,
-    Fb: FnOnce(X) -> Fut,
-    Fut: Future<Output = Result<T, X>>,
+    Fb: FnOnce(X) -> O,
+    O: FallbackOutput<Result<T, X>, K>,
 {
     type Output = Result<T, X>;
-    type IntoFuture = FallbackFuture<R::IntoFuture, Fb, Fut>;
+    type IntoFuture = FallbackFuture<R::IntoFuture, Shaped<Fb, K>, O::Future>;
 
     fn into_future(self) -> Self::IntoFuture {
-        FallbackFuture { state: State::Call { call: self.call.into_future(), fallback: Some(self.fallback) } }
+        let fallback = Shaped(self.fallback, PhantomData);
+        FallbackFuture { state: State::Call { call: self.call.into_future(), fallback: Some(fallback) } }
     }
 }
 
@@ -83,7 +160,7 @@ impl<R, Fb, Fut> fmt::Debug for FallbackFuture<R, Fb, Fut> {
 impl<R, Fb, Fut, T, X> Future for FallbackFuture<R, Fb, Fut>
 where
     R: Ending<Output = Result<T, X>>,
-    Fb: FnOnce(X) -> Fut,
+    Fb: CallFallback<X, Result<T, X>, Future = Fut>,
     Fut: Future<Output = Result<T, X>>,
 {
     type Output = Result<T, X>;
@@ -99,7 +176,7 @@ where
                         result => return Poll::Ready(result),
                     };
                     let Some(fallback) = fallback.take() else { unreachable!("the call ends once") };
-                    this.state.set(State::Fallback { fallback: fallback(error) });
+                    this.state.set(State::Fallback { fallback: fallback.call(error) });
                 }
                 StateProj::Fallback { fallback } => return fallback.poll(cx),
             }
@@ -110,7 +187,7 @@ where
 impl<R, Fb, Fut, T, X> Ending for FallbackFuture<R, Fb, Fut>
 where
     R: Ending<Output = Result<T, X>>,
-    Fb: FnOnce(X) -> Fut,
+    Fb: CallFallback<X, Result<T, X>, Future = Fut>,
     Fut: Future<Output = Result<T, X>>,
 {
     fn poll_end(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<(Self::Output, bool)> {

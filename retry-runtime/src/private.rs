@@ -462,43 +462,4 @@ pub fn fallback_blocking<R: RetryOutput, F: FnOnce(R::Err) -> R>(fallback: F, er
     fallback(error)
 }
 
-/// What an async fn's fallback may return: the fn's result `R` (a sync fallback), or a
-/// future of it (an async one). `M` tells the two impls apart.
-#[diagnostic::on_unimplemented(
-    message = "a fallback must return the fn's `{R}` or a future of it, not `{Self}`",
-    label = "this fallback returns `{Self}`",
-    note = "the fallback gets the error that ended the retries, and what it returns is the call's result: \
-            `fallback = |e| Ok(cached())` or `fallback = |e| async move {{ refetch(e).await }}`"
-)]
-pub trait FallbackOutput<R, M> {
-    /// The result, as a future.
-    type Future: std::future::Future<Output = R>;
-    /// The fallback's value as a future of the result.
-    fn into_result(self) -> Self::Future;
-}
-
-/// [`FallbackOutput`] of a sync fallback.
-#[derive(Debug)]
-pub enum Ready {}
-
-/// [`FallbackOutput`] of an async fallback.
-#[derive(Debug)]
-pub enum Later {}
-
-impl<T, E> FallbackOutput<Result<T, E>, Ready> for Result<T, E> {
-    type Future = std::future::Ready<Result<T, E>>;
-
-    #[inline(always)]
-    fn into_result(self) -> Self::Future {
-        std::future::ready(self)
-    }
-}
-
-impl<F: std::future::Future> FallbackOutput<F::Output, Later> for F {
-    type Future = F;
-
-    #[inline(always)]
-    fn into_result(self) -> F {
-        self
-    }
-}
+pub use crate::fallback::{FallbackOutput, Later, Ready};

@@ -147,7 +147,7 @@ impl<F, H: Types, G, Tm, M, D> Hedged<F, H, G, Tm, M, D> {
     /// Calls `fallback` with the last error when every copy has failed, the deadline has
     /// passed or a guard refused the call; its result is the call's. See
     /// [`Retry::fallback`].
-    pub fn fallback<Fb>(self, fallback: Fb) -> WithFallback<Self, Fb> {
+    pub fn fallback<Fb, K>(self, fallback: Fb) -> WithFallback<Self, Fb, K> {
         WithFallback::new(self, fallback)
     }
 }
