@@ -29,6 +29,7 @@
 //! retrying code exact.
 
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 /// Turns a fallible function into a retry loop.
 ///
