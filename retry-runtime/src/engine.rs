@@ -88,6 +88,15 @@ pub struct Call<T: Timer, B: Slot, Th: Slot, U: Slot, S: Start = Option<Instant>
     meter: Meter,
 }
 
+/// Ends a call that `Call::ends_at_once` said ends. Such a call holds nothing to drop (no
+/// slow state, no guard ticket), so it is forgotten instead: its drop glue, out of line for
+/// the slow state's sake, stays off the happy path.
+#[doc(hidden)]
+#[inline(always)]
+pub fn ended<C>(call: C) {
+    std::mem::forget(call);
+}
+
 /// When the first attempt started, kept only by a call that needs it (a deadline, a
 /// `notify` hook): `#[retry]` knows at compile time whether its literal policy does.
 #[doc(hidden)]

@@ -58,14 +58,18 @@ macro_rules! __retry {
         let mut $call = $crate::__retry!(@call [$mode] [$($policy)*] [$($guards)*] [$($call_init)*]);
         loop {
             $crate::__retry!(@ready [$mode] [$call] [$($guards)*]);
-            $crate::__retry!(@attempt [$mode] [$sig $result] [$($attempt)*]);
-            // The happy path, decided before step 3's arguments exist.
-            if $call.ends_at_once(&$($outcome)*, &$sig.hooks() $($hooks)*) {
-                return $($give)*;
-            }
-            if !$crate::__retry!(@after [$mode] [$call $sig] [$($policy)*] [$($guards)*]
-                [[$($outcome)*] [$($hooks)*] [$($events)*]]) {
-                return $($give)*;
+            // A block of its own, so that the result is not kept across the sleep.
+            {
+                $crate::__retry!(@attempt [$mode] [$sig $result] [$($attempt)*]);
+                // The happy path, decided before step 3's arguments exist.
+                if $call.ends_at_once(&$($outcome)*, &$sig.hooks() $($hooks)*) {
+                    $crate::__private::ended($call);
+                    return $($give)*;
+                }
+                if !$crate::__retry!(@after [$mode] [$call $sig] [$($policy)*] [$($guards)*]
+                    [[$($outcome)*] [$($hooks)*] [$($events)*]]) {
+                    return $($give)*;
+                }
             }
             $crate::__retry!(@pause [$mode] [$call] [$($guards)*]);
         }
@@ -89,10 +93,10 @@ macro_rules! __retry {
     (@new [blocking] [$start:ty]) => { $crate::__private::blocking::<$crate::__private::StdClock, _, _, _, $start> };
 
     // Step 1: the sleep, then the guards (a refusal ends the call). Without guards the
-    // sleep follows the decision to retry, so the first attempt starts with no check.
-    (@ready [async] [$call:ident] [none]) => { $call.pause().await; };
-    (@ready [blocking] [$call:ident] [none]) => {};
-    (@pause [async] [$call:ident] [none]) => {};
+    // sleep follows the decision to retry, so the first attempt starts with no check (and
+    // an async fn's happy path has no await point but the body's).
+    (@ready [$mode:ident] [$call:ident] [none]) => {};
+    (@pause [async] [$call:ident] [none]) => { $call.pause().await; };
     (@pause [blocking] [$call:ident] [none]) => { $call.pause_blocking(); };
     (@pause [$mode:ident] [$call:ident] [some $($guards:tt)*]) => {};
     (@ready [async] [$call:ident] [some [$($decls:tt)*] [$($set:tt)*] [$refusal:ident => $($refused:tt)*]]) => {
