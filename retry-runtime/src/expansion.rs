@@ -63,8 +63,10 @@ macro_rules! __retry {
                 $crate::__retry!(@attempt [$mode] [$sig $result] [$($attempt)*]);
                 // The happy path, decided before step 3's arguments exist.
                 if $call.ends_at_once(&$($outcome)*, &$sig.hooks() $($hooks)*) {
+                    // What is given back may still ask the call (a fallback's "gave up?").
+                    let given = $($give)*;
                     $crate::__private::ended($call);
-                    return $($give)*;
+                    return given;
                 }
                 if !$crate::__retry!(@after [$mode] [$call $sig] [$($policy)*] [$($guards)*]
                     [[$($outcome)*] [$($hooks)*] [$($events)*]]) {

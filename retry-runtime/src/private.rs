@@ -433,7 +433,7 @@ where
 pub use crate::hedge::Latencies;
 
 /// A hedged call's result and whether it ended with its copies spent (a fallback applies).
-pub async fn ended<C>(call: C) -> (C::Output, bool)
+pub async fn ending<C>(call: C) -> (C::Output, bool)
 where
     C: std::future::IntoFuture,
     C::IntoFuture: crate::fallback::Ending,

@@ -121,11 +121,11 @@ pub(super) fn body(ctx: &Ctx<'_>, sig: &Signature, rebinds: Vec<TokenStream>, st
     if config.fallback.is_some() {
         let end = local("end");
         let at = config.fallback.as_ref().map_or_else(Span::call_site, |g| g.key.span());
-        let ended = located(quote!(#rt::ended), at);
+        let ending = located(quote!(#rt::ending), at);
         let finish = finish(ctx, &end, true);
         quote! {
             #statics
-            let #end = #ended(#chain).await;
+            let #end = #ending(#chain).await;
             #finish
         }
     } else {
