@@ -416,3 +416,25 @@ async fn by_status_on_reqwest_responses_against_a_local_axum_server() {
     assert_eq!(response.text().await.unwrap(), "again");
     assert_eq!(count.load(Ordering::SeqCst), 3);
 }
+
+#[tokio::test(start_paused = true)]
+async fn guards_hear_statuses_a_paced_429_not_opening_the_breaker() {
+    static PACED: Breaker = Breaker::new(2, Duration::from_secs(30));
+    // Three 429s with a hint: the server is pacing, not down; the breaker stays closed.
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let server = http_server::<String>(vec![(429, Some("1")); 3], seen.clone());
+    let client = RetryLayer::http(policy(4)).breaker(&PACED).layer(server);
+    let response = client.oneshot(request(String::new())).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(seen.lock().unwrap().len(), 4);
+
+    // Two 503s without one open it: the next call is turned away before the server.
+    static DOWN: Breaker = Breaker::new(2, Duration::from_secs(30));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let server = http_server::<String>(vec![(503, None); 10], seen.clone());
+    let client = RetryLayer::http(policy(2)).breaker(&DOWN).layer(server);
+    let response = client.clone().oneshot(request(String::new())).await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(matches!(client.oneshot(request(String::new())).await, Err(Error::Open(_))));
+    assert_eq!(seen.lock().unwrap().len(), 2);
+}

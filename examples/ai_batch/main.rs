@@ -15,6 +15,9 @@
 //! OPENAI_API_KEY=sk-... cargo run --example ai_batch -- --endpoint https://api.openai.com/v1
 //! ```
 //!
+//! (An `https` endpoint needs reqwest's `rustls` feature in the dev-dependencies: the
+//! default build has no TLS.)
+//!
 //! Options: `--endpoint URL` (a real API; the key is read from `$OPENAI_API_KEY`, or the
 //! variable named by `--key-env`), `--model NAME`, `--prompts N`, `--concurrency N`,
 //! `--seed S`, `--stream` (streamed completions, see `streaming.rs`). The exit code is 1 if a prompt was lost: neither completed nor reported
@@ -191,6 +194,12 @@ async fn main() -> ExitCode {
     // Where to send the batch, and with which keys.
     let (api, prompts, server) = match &options.endpoint {
         Some(endpoint) => {
+            if endpoint.starts_with("https://") {
+                // The dev-dependency has no TLS (see Cargo.toml): say so rather than fail
+                // every prompt with reqwest's "scheme is not http".
+                eprintln!("error: this build has no TLS; add \"rustls\" to reqwest's features in Cargo.toml's [dev-dependencies]");
+                return ExitCode::from(2);
+            }
             let Ok(key) = std::env::var(&options.key_env) else {
                 eprintln!("error: `--endpoint` needs an API key in `${}`", options.key_env);
                 return ExitCode::from(2);

@@ -3,7 +3,8 @@
 //! same layer, policy, guards and classification as for a tower stack.
 //!
 //! ```
-//! //! use reqwest_middleware::ClientBuilder;
+//! use std::time::Duration;
+//! use reqwest_middleware::ClientBuilder;
 //! use steadfast::{reqwest_middleware::is_transient, tower::RetryLayer, Policy};
 //!
 //! let policy = Policy::exponential(Duration::from_secs(1), Duration::from_secs(30)).attempts(5);

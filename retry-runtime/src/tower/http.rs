@@ -45,8 +45,8 @@
 //! - **Any request that clones**: [`RetryLayer::by_status`] applies these rules (not the
 //!   body's) to a service whose request is any `Clone` type and whose response is a
 //!   [`StatusResponse`] (`http::Response`, `reqwest::Response`).
-//! - **Guards** judge each attempt: a retryable status is a failure to the breaker and the
-//!   budget (a 429 with a hint is a paced answer, not a failure, as everywhere else).
+//! - **Guards** judge each attempt as everywhere else: a retryable status is a failure to
+//!   the budget, and to the breaker unless the server paced it with a hint.
 
 use std::collections::VecDeque;
 use std::fmt;
