@@ -110,7 +110,16 @@ impl fmt::Display for Report {
                 None => String::new(),
             },
         )?;
-        row(f, "learned rate", &"", self.learned.to_string())?;
+        // The request rate in the figures' column, the rest beside it.
+        let learned = &self.learned;
+        let rate = learned.requests_per_minute.map_or_else(|| "-".to_owned(), |r| format!("{r:.0}"));
+        let tokens = learned.tokens_per_minute.map(|t| format!(", {t:.0} tokens/min")).unwrap_or_default();
+        let source = if learned.from_headers { "from headers" } else { "from 429s" };
+        let detail = format!(
+            "requests/min{tokens} ({source}); {} of {} attempts throttled by the server",
+            learned.throttled, learned.admitted
+        );
+        row(f, "learned rate", &rate, detail)?;
         row(f, "requeued", &self.requeued, "calls the open breaker turned away or cut short".into())?;
         row(f, "wall time", &format!("{:.1} s", self.wall.as_secs_f64()), String::new())?;
         if let Some((prompt, answer)) = &self.sample {
