@@ -8,6 +8,12 @@
 #[rustversion::attr(not(stable), ignore = "UI snapshots are recorded on stable")]
 #[test]
 fn ui() {
+    // trybuild colours its report whenever TERM allows, into a file or a CI log too; its
+    // terminal library honours NO_COLOR. Set for this test's process alone, which runs
+    // this one test.
+    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        std::env::set_var("NO_COLOR", "1");
+    }
     let t = trybuild::TestCases::new();
     t.pass("pass/*.rs");
     t.compile_fail("fail/*.rs");
