@@ -88,6 +88,7 @@ mod ratelimit;
 mod tests;
 
 #[cfg(feature = "reqwest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
 pub use failure::{error_for_status, is_transient_error, Failure};
 pub use idempotency::{IdempotencyKey, InvalidKey};
 pub use ratelimit::{rate_limits, Quota, RateLimits};

@@ -19,6 +19,7 @@
 // The builder's and the engine's types carry their hooks and guards as type parameters.
 #![allow(clippy::type_complexity)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+#![cfg_attr(docsrs, doc(auto_cfg(hide(loom))))]
 
 mod attempt;
 mod backoff;

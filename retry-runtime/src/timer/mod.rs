@@ -56,15 +56,23 @@ mod tokio;
 mod tokio_or;
 
 #[cfg(feature = "embassy")]
+#[cfg_attr(docsrs, doc(cfg(feature = "embassy")))]
 pub use self::embassy::Embassy;
 #[cfg(feature = "futures-timer")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures-timer")))]
 pub use self::futures_timer::FuturesTimer;
 #[cfg(feature = "smol")]
+#[cfg_attr(docsrs, doc(cfg(feature = "smol")))]
 pub use self::smol::{Smol, SmolSleep};
 pub use self::std_clock::StdClock;
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use self::tokio::Tokio;
 #[cfg(all(feature = "tokio", any(feature = "smol", feature = "futures-timer", feature = "embassy")))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(all(feature = "tokio", any(feature = "smol", feature = "futures-timer", feature = "embassy"))))
+)]
 pub use self::tokio_or::{TokioOr, TokioOrSleep};
 
 /// A point in time on a [`Clock`]: nanoseconds from an origin of the clock's choosing.
