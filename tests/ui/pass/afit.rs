@@ -30,8 +30,8 @@ impl Api for Real {
     }
 }
 
-fn main() {
-    let _ = Real.call(1);
-    let _ = Real.call_send();
-    let _ = Real.provided();
+pub fn main() {
+    drop(Real.call(1));
+    drop(Real.call_send());
+    drop(Real.provided());
 }

@@ -45,11 +45,11 @@ fn sync_owned(name: String, out: &mut Vec<String>) -> Result<(), E> {
     Ok(())
 }
 
-fn main() {
+pub fn main() {
     let _ = owned;
     let _ = references;
     let _ = mutable_owned;
-    let _ = impl_trait_arg(String::new());
+    drop(impl_trait_arg(String::new()));
     let _ = destructured;
     let _ = sync_owned;
 }

@@ -22,6 +22,6 @@ fn blocking() -> Result<(), E> {
 }
 
 fn main() {
-    let _ = call();
+    drop(call());
     let _ = blocking();
 }

@@ -36,7 +36,7 @@ impl<T: Clone + Send + Sync> Store<T> {
     }
 }
 
-fn main() {
+pub fn main() {
     let _ = generic::<u8, 2>;
     let _ = with_where::<u8>;
     let _ = borrowed_out;

@@ -11,6 +11,6 @@ async fn generate(prompt: String, n: u32) -> Result<usize, E> {
     Ok(prompt.len() + n as usize)
 }
 
-fn main() {
-    let _ = generate(String::new(), 1);
+pub fn main() {
+    drop(generate(String::new(), 1));
 }

@@ -14,7 +14,7 @@ fn blocking(n: u32) -> ::core::result::Result<u32, E> {
     ::core::result::Result::Ok(n)
 }
 
-fn main() {
-    let _ = call(::std::string::String::new());
+pub fn main() {
+    ::core::mem::drop(call(::std::string::String::new()));
     let _ = blocking(1);
 }

@@ -44,7 +44,7 @@ impl Client {
     }
 }
 
-fn main() {
+pub fn main() {
     let _ = Client::by_ref;
     let _ = Client::by_mut;
     let _ = Client::by_arc;

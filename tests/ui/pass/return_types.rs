@@ -52,7 +52,7 @@ fn sync_question_mark() -> Result<u8, E> {
     Ok(io_op()?)
 }
 
-fn main() {
+pub fn main() {
     let _ = impl_trait_ok;
     let _ = alias;
     let _ = io_result;

@@ -31,7 +31,7 @@ async fn free(text: String) -> Result<usize, std::io::Error> {
 fn assert_send<T: Send>(_: &T) {}
 
 #[tokio::main]
-async fn main() {
+pub async fn main() {
     let mut client = Client { calls: 0 };
     tokio::spawn(async move { client.call("hi".into()).await }).await.unwrap().unwrap();
     let future = free("hi".into());
