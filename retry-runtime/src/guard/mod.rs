@@ -52,7 +52,7 @@ mod budget;
 #[cfg(all(test, loom))]
 mod loom;
 pub(crate) mod set;
-mod sync;
+pub(crate) mod sync;
 mod throttle;
 
 pub use adaptive::{AdaptiveThrottle, AdaptiveThrottles, AdaptiveTicket, Learned, Weighted};

@@ -1,4 +1,5 @@
-//! The atomics of the breaker and the budget, and the adaptive throttle's lock: std's, or loom's when the loom models run
+//! The atomics of the breaker and the budget, the adaptive throttle's lock and hedging's
+//! `Latencies` (atomic and lock): std's, or loom's when the loom models run
 //! (`RUSTFLAGS="--cfg loom"`, see `loom.rs`). Only this crate's own tests see loom's: loom
 //! is a dev-dependency, and the facade the tests depend on builds this crate as a library.
 

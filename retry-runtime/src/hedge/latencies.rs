@@ -1,8 +1,10 @@
 //! [`Latencies`]: a hedge delay learned from a function's recent latencies.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::ops::DerefMut;
 use std::time::Duration;
+
+// loom's under the loom models (`hedge/loom.rs`), std's otherwise.
+use crate::guard::sync::{const_fn, AtomicU64, Mutex, Ordering};
 
 /// How many recent latencies are kept: enough for a 99.9th percentile to rest on a
 /// thousand samples, small enough (8 KiB) for a `static` per function.
@@ -62,30 +64,34 @@ struct Ring {
 }
 
 impl Latencies {
-    /// The `percentile`-th percentile (`95.0` for p95, `99.9` for p99.9) of the recent
-    /// latencies; a value outside (0, 100), or NaN, is taken as 95.
-    pub const fn percentile(percentile: f64) -> Self {
-        // NaN fails both comparisons.
-        let percentile = if percentile > 0.0 && percentile < 100.0 { percentile } else { 95.0 };
-        let quantile = percentile / 100.0;
-        let tail = 1.0 - quantile;
-        // ⌈1 / tail⌉, in a const fn, forgiving the rounding of `1 - 0.999`.
-        let needed = 1.0 / tail - 1e-6;
-        let mut warm_up = needed as usize;
-        if (warm_up as f64) < needed {
-            warm_up += 1;
-        }
-        if warm_up < 20 {
-            warm_up = 20;
-        }
-        if warm_up > WINDOW {
-            warm_up = WINDOW;
-        }
-        Latencies {
-            quantile,
-            warm_up,
-            delay: AtomicU64::new(NONE),
-            ring: Mutex::new(Ring { samples: Vec::new(), next: 0, fresh: 0 }),
+    const_fn! {
+        /// The `percentile`-th percentile (`95.0` for p95, `99.9` for p99.9) of the recent
+        /// latencies; a value outside (0, 100), or NaN, is taken as 95.
+        // `clamp` is not a const fn: clippy asks for it where this is not one (under loom).
+        #[allow(clippy::manual_clamp)]
+        pub fn percentile(percentile: f64) -> Self {
+            // NaN fails both comparisons.
+            let percentile = if percentile > 0.0 && percentile < 100.0 { percentile } else { 95.0 };
+            let quantile = percentile / 100.0;
+            let tail = 1.0 - quantile;
+            // ⌈1 / tail⌉, in a const fn, forgiving the rounding of `1 - 0.999`.
+            let needed = 1.0 / tail - 1e-6;
+            let mut warm_up = needed as usize;
+            if (warm_up as f64) < needed {
+                warm_up += 1;
+            }
+            if warm_up < 20 {
+                warm_up = 20;
+            }
+            if warm_up > WINDOW {
+                warm_up = WINDOW;
+            }
+            Latencies {
+                quantile,
+                warm_up,
+                delay: AtomicU64::new(NONE),
+                ring: Mutex::new(Ring { samples: Vec::new(), next: 0, fresh: 0 }),
+            }
         }
     }
 
@@ -128,6 +134,9 @@ impl Latencies {
         if n >= self.warm_up && (ring.fresh >= REFRESH || n == self.warm_up) {
             ring.fresh = 0;
             let delay = self.select(&ring.samples);
+            // Stored before the lock is released: the stores follow the order of the
+            // selections, so a selection over an older window never overwrites a newer one
+            // (`hedge/loom.rs` checks it).
             self.delay.store(delay, Ordering::Relaxed);
         }
     }
@@ -141,9 +150,16 @@ impl Latencies {
         *scratch.select_nth_unstable(index).1
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Ring> {
+    fn lock(&self) -> impl DerefMut<Target = Ring> + '_ {
         // A panic while holding the lock leaves a valid ring: go on with it.
         self.ring.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The samples kept, oldest first while the window is not full (for the loom models,
+    /// which check the delay against the order the samples landed in).
+    #[cfg(all(test, loom))]
+    pub(super) fn samples(&self) -> Vec<Duration> {
+        self.lock().samples.iter().map(|&nanos| Duration::from_nanos(nanos)).collect()
     }
 }
 

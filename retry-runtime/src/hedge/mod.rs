@@ -61,6 +61,8 @@ use std::time::Duration;
 use pin_project_lite::pin_project;
 
 mod latencies;
+#[cfg(all(test, loom))]
+mod loom;
 
 pub use latencies::{Latencies, WINDOW};
 
