@@ -4,6 +4,8 @@
 use std::cell::RefCell;
 use std::error::Error;
 use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -178,6 +180,57 @@ async fn unless_is_never_retried_and_is_checked_before_on() {
 }
 
 type BoxError = Box<dyn Error + Send + Sync>;
+
+// `on` and `unless` test the error inside a pointer or behind a `Deref`: `Outer` itself
+// (the head of the chain, which `Arc<dyn Error>`, an error in its own right, would hide if
+// tested as it is) and its source.
+
+#[retry(attempts = 3, min = "1s", on = Outer, unless = std::fmt::Error)]
+async fn boxed(fmt_source: bool) -> Result<(), BoxError> {
+    call();
+    Err(Box::new(Outer(fmt_source.then_some(std::fmt::Error))))
+}
+
+#[retry(attempts = 3, min = "1s", on = Outer, unless = std::fmt::Error)]
+async fn shared(fmt_source: bool) -> Result<(), Arc<dyn Error>> {
+    call();
+    Err(Arc::new(Outer(fmt_source.then_some(std::fmt::Error))))
+}
+
+/// Derefs to `dyn Error` without being an `Error`, as `anyhow::Error` does.
+struct Report(BoxError);
+
+impl Deref for Report {
+    type Target = dyn Error + Send + Sync;
+
+    fn deref(&self) -> &Self::Target {
+        &*self.0
+    }
+}
+
+#[retry(attempts = 3, min = "1s", on = Outer, unless = std::fmt::Error)]
+async fn reported(fmt_source: bool) -> Result<(), Report> {
+    call();
+    Err(Report(Box::new(Outer(fmt_source.then_some(std::fmt::Error)))))
+}
+
+#[tokio::test(start_paused = true)]
+async fn on_and_unless_test_the_error_behind_a_pointer_or_deref() {
+    // `on` matches `Outer`: retried
+    let _ = boxed(false).await;
+    assert_eq!(calls(), 3);
+    let _ = shared(false).await;
+    assert_eq!(calls(), 3);
+    let _ = reported(false).await;
+    assert_eq!(calls(), 3);
+    // `unless` matches its source: not retried
+    let _ = boxed(true).await;
+    assert_eq!(calls(), 1);
+    let _ = shared(true).await;
+    assert_eq!(calls(), 1);
+    let _ = reported(true).await;
+    assert_eq!(calls(), 1);
+}
 
 fn not_denied(e: &BoxError) -> bool {
     !matches!(e.downcast_ref::<ApiError>(), Some(ApiError::Denied))

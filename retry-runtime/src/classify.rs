@@ -2,13 +2,16 @@
 //!
 //! An error matches `T` when it, or any error in its `source()` chain, *is* a `T`. The
 //! error type only has to reach a `&dyn Error`: [`ErrorChain`] is implemented for every
-//! sized `E: Error + 'static` and for the `dyn Error` objects, and method-call autoderef
-//! takes `Box<dyn Error + Send + Sync>`, `anyhow::Error` and `eyre::Report` (which deref to
-//! `dyn Error + Send + Sync`) to the latter. No feature flag, no type-name sniffing.
+//! sized `E: Error + 'static` and for the `dyn Error` objects, and [`view`] looks through
+//! std pointers (`Box<dyn Error + Send + Sync>`, `Arc<E>`) and through types that deref to
+//! `dyn Error` (`anyhow::Error`, `eyre::Report`). No feature flag, no type-name sniffing.
 
 use std::error::Error;
 use std::fmt;
 use std::marker::PhantomData;
+use std::ops::Deref;
+use std::rc::Rc;
+use std::sync::Arc;
 
 pub(crate) use crate::observe::ErrorField;
 
@@ -37,35 +40,161 @@ pub fn caused_by<T: Error + 'static>(err: &(dyn Error + 'static)) -> bool {
     false
 }
 
-/// Views an error as `&dyn Error`, for `on`/`unless`. Called as a method so that autoderef
-/// reaches the `dyn Error` impls through `Box`, `Arc`, `anyhow::Error` and the like.
+/// An error type `on`/`unless` can test: one with a `source()` chain, viewed as `&dyn Error`.
+/// Implemented for every sized `E: Error + 'static` and for the `dyn Error` objects; the
+/// types that deref to one of these reach it through [`view`].
 #[doc(hidden)]
 #[diagnostic::on_unimplemented(
-    message = "`on`/`unless` need an error type that is, or derefs to, `dyn std::error::Error`; `{Self}` is not",
-    label = "this error type has no `source()` chain to match against",
-    note = "implement `std::error::Error` for it, or return `Box<dyn Error + Send + Sync>` or `anyhow::Error`"
+    message = "`on`/`unless` need an error type that implements `std::error::Error` or derefs to `dyn Error`; `{Self}` does neither",
+    label = "`{Self}` has no `source()` chain to look for these types in",
+    note = "implement `std::error::Error` for `{Self}`, or return `Box<dyn Error + Send + Sync>` or `anyhow::Error`",
+    note = "or decide with a predicate, which takes any error type: `when = |e| …`"
 )]
 pub trait ErrorChain {
     #[doc(hidden)]
-    fn __steadfast_dyn_error(&self) -> &(dyn Error + 'static);
+    fn as_chain(&self) -> &(dyn Error + 'static);
 }
 
 impl<E: Error + 'static> ErrorChain for E {
-    fn __steadfast_dyn_error(&self) -> &(dyn Error + 'static) {
+    fn as_chain(&self) -> &(dyn Error + 'static) {
         self
     }
 }
 
 macro_rules! dyn_error_chain {
     ($($ty:ty),*) => {$(
+        // Not offered as "other types that implement it" beside the missing `Error` impl.
+        #[diagnostic::do_not_recommend]
         impl ErrorChain for $ty {
-            fn __steadfast_dyn_error(&self) -> &(dyn Error + 'static) {
+            fn as_chain(&self) -> &(dyn Error + 'static) {
                 self
             }
         }
     )*};
 }
 dyn_error_chain!(dyn Error + 'static, dyn Error + Send + 'static, dyn Error + Send + Sync + 'static);
+
+/// The error `on`/`unless` test, as `&dyn Error`: `chain(view(err).pick())`. The bound is
+/// here, on a plain function, so that an error type without a chain is an E0277 carrying
+/// [`ErrorChain`]'s message, reported at the argument (the key).
+#[doc(hidden)]
+#[inline(always)]
+pub fn chain<X: ErrorChain + ?Sized>(error: &X) -> &(dyn Error + 'static) {
+    error.as_chain()
+}
+
+/// The std pointers whose `Error` impl, where they have one, forwards to their target's:
+/// `is::<T>()` on the pointer is false even when its target is a `T`, so these are looked
+/// through before the error is taken as it is. Only these: a user's type that is an error
+/// and also derefs to another is tested as itself.
+#[doc(hidden)]
+pub trait Pointer: Deref {}
+
+impl<T: ?Sized> Pointer for Box<T> {}
+impl<T: ?Sized> Pointer for Arc<T> {}
+impl<T: ?Sized> Pointer for Rc<T> {}
+impl<T: ?Sized> Pointer for &T {}
+
+/// Where `on`/`unless` find an error's chain: `view(err).pick()`. Each level of the `Deref`
+/// chain below has an inherent `pick` whose impl bound either holds or lets method
+/// resolution go on to the next level (as for [`Describer`]), so the first that fits wins,
+/// in this order: the error behind two std pointers (`Arc<Box<dyn Error + Send + Sync>>`),
+/// behind one (`Box<dyn Error>`, `Arc<E>`, `&E`), the error itself (`E: Error`), behind
+/// one `Deref` (`anyhow::Error`, `eyre::Report`), behind two (`Arc<anyhow::Error>`); the
+/// last level returns the error as it is, and [`chain`] reports that it has no chain.
+#[doc(hidden)]
+#[inline(always)]
+pub fn view<E: ?Sized>(error: &E) -> PeelTwo<'_, E> {
+    PeelTwo(PeelOne(AsIs(DerefOne(DerefTwo(NotAnError(error))))))
+}
+
+/// The levels of [`view`], each holding the next; the error is in the last.
+macro_rules! levels {
+    ($($level:ident => $next:ident),*) => {$(
+        #[doc(hidden)]
+        #[allow(missing_debug_implementations)]
+        pub struct $level<'a, E: ?Sized>($next<'a, E>);
+
+        impl<'a, E: ?Sized> Deref for $level<'a, E> {
+            type Target = $next<'a, E>;
+
+            #[inline(always)]
+            fn deref(&self) -> &$next<'a, E> {
+                &self.0
+            }
+        }
+    )*};
+}
+levels!(PeelTwo => PeelOne, PeelOne => AsIs, AsIs => DerefOne, DerefOne => DerefTwo, DerefTwo => NotAnError);
+
+#[doc(hidden)]
+#[allow(missing_debug_implementations)]
+pub struct NotAnError<'a, E: ?Sized>(&'a E);
+
+// Each `pick` reaches the error through `NotAnError::error`, the one method of that name
+// on the levels, found by the same autoderef; its return type derefs it as far as needed.
+
+impl<'a, E: Pointer + ?Sized> PeelTwo<'a, E>
+where
+    E::Target: Pointer,
+    <E::Target as Deref>::Target: ErrorChain,
+{
+    #[inline(always)]
+    pub fn pick(&self) -> &'a <E::Target as Deref>::Target {
+        self.error()
+    }
+}
+
+impl<'a, E: Pointer + ?Sized> PeelOne<'a, E>
+where
+    E::Target: ErrorChain,
+{
+    #[inline(always)]
+    pub fn pick(&self) -> &'a E::Target {
+        self.error()
+    }
+}
+
+impl<'a, E: ErrorChain + ?Sized> AsIs<'a, E> {
+    #[inline(always)]
+    pub fn pick(&self) -> &'a E {
+        self.error()
+    }
+}
+
+impl<'a, E: Deref + ?Sized> DerefOne<'a, E>
+where
+    E::Target: ErrorChain,
+{
+    #[inline(always)]
+    pub fn pick(&self) -> &'a E::Target {
+        self.error()
+    }
+}
+
+impl<'a, E: Deref + ?Sized> DerefTwo<'a, E>
+where
+    E::Target: Deref,
+    <E::Target as Deref>::Target: ErrorChain,
+{
+    #[inline(always)]
+    pub fn pick(&self) -> &'a <E::Target as Deref>::Target {
+        self.error()
+    }
+}
+
+impl<'a, E: ?Sized> NotAnError<'a, E> {
+    /// No level fits: the error as it is, for [`chain`] to refuse.
+    #[inline(always)]
+    pub fn pick(&self) -> &'a E {
+        self.0
+    }
+
+    #[inline(always)]
+    fn error(&self) -> &'a E {
+        self.0
+    }
+}
 
 /// How an error is shown in events: `Display` when it has one, else `Debug`, else not at
 /// all. Chosen where the error's type is concrete: `Describer::<E>::new().pick()` is the
@@ -96,7 +225,7 @@ impl<E> Default for Describer<E> {
     }
 }
 
-impl<E> std::ops::Deref for Describer<E> {
+impl<E> Deref for Describer<E> {
     type Target = ByDebug<E>;
 
     fn deref(&self) -> &ByDebug<E> {
@@ -104,7 +233,7 @@ impl<E> std::ops::Deref for Describer<E> {
     }
 }
 
-impl<E> std::ops::Deref for ByDebug<E> {
+impl<E> Deref for ByDebug<E> {
     type Target = ByNothing<E>;
 
     fn deref(&self) -> &ByNothing<E> {
@@ -152,20 +281,93 @@ mod tests {
         }
     }
 
-    #[test]
-    fn walks_the_source_chain() {
-        let e = Outer(io::Error::other("inner"));
-        assert!(caused_by::<Outer>(e.__steadfast_dyn_error()));
-        assert!(caused_by::<io::Error>(e.__steadfast_dyn_error()));
-        assert!(!caused_by::<fmt::Error>(e.__steadfast_dyn_error()));
+    /// What the expansion does: `view` picks by autoderef at the concrete type, so this is
+    /// a macro, not a generic function.
+    macro_rules! caused {
+        ($ty:ty, $err:expr) => {
+            caused_by::<$ty>(chain(view(&$err).pick()))
+        };
+    }
+
+    /// Derefs to `dyn Error` without being an `Error`, as `anyhow::Error` does.
+    struct Report(Box<dyn Error + Send + Sync>);
+    impl Deref for Report {
+        type Target = dyn Error + Send + Sync + 'static;
+        fn deref(&self) -> &Self::Target {
+            &*self.0
+        }
+    }
+
+    fn outer() -> Outer {
+        Outer(io::Error::other("inner"))
     }
 
     #[test]
-    fn boxed_errors_deref_to_their_chain() {
-        let e: Box<dyn Error + Send + Sync> = Box::new(Outer(io::Error::other("inner")));
-        assert!(caused_by::<io::Error>(e.__steadfast_dyn_error()));
+    fn walks_the_source_chain() {
+        assert!(caused!(Outer, outer()));
+        assert!(caused!(io::Error, outer()));
+        assert!(!caused!(fmt::Error, outer()));
+    }
+
+    // Each case tests the head of the chain, which only the picked error itself shows:
+    // `Arc<E>`, `Box<E>` and `&E` are errors too, whose `is` is false and whose `source()`
+    // skips the target.
+
+    #[test]
+    fn std_pointers_are_looked_through() {
+        let e: Box<dyn Error + Send + Sync> = Box::new(outer());
+        assert!(caused!(Outer, e) && caused!(io::Error, e) && !caused!(fmt::Error, e));
         let e: Box<dyn Error> = Box::new(fmt::Error);
-        assert!(caused_by::<fmt::Error>(e.__steadfast_dyn_error()));
+        assert!(caused!(fmt::Error, e));
+        let e: Arc<dyn Error> = Arc::new(outer());
+        assert!(caused!(Outer, e) && caused!(io::Error, e) && !caused!(fmt::Error, e));
+        let e: Arc<dyn Error + Send + Sync> = Arc::new(fmt::Error);
+        assert!(caused!(fmt::Error, e));
+        let e: Rc<dyn Error> = Rc::new(fmt::Error);
+        assert!(caused!(fmt::Error, e));
+        assert!(caused!(Outer, Box::new(outer())));
+        assert!(caused!(Outer, Arc::new(outer())));
+        assert!(caused!(Outer, &outer()));
+        let e: Arc<Box<dyn Error + Send + Sync>> = Arc::new(Box::new(outer()));
+        assert!(caused!(Outer, e) && caused!(io::Error, e));
+    }
+
+    #[test]
+    fn a_type_that_derefs_to_dyn_error_is_looked_through() {
+        let e = Report(Box::new(outer()));
+        assert!(caused!(Outer, e) && caused!(io::Error, e) && !caused!(fmt::Error, e));
+        let e = Arc::new(Report(Box::new(outer())));
+        assert!(caused!(Outer, e) && caused!(io::Error, e));
+        assert!(caused!(Outer, &Report(Box::new(outer()))));
+    }
+
+    #[test]
+    fn an_error_that_derefs_to_another_is_tested_as_itself() {
+        #[derive(Debug)]
+        struct Context(io::Error);
+        impl fmt::Display for Context {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("context")
+            }
+        }
+        impl Error for Context {}
+        impl Deref for Context {
+            type Target = io::Error;
+            fn deref(&self) -> &io::Error {
+                &self.0
+            }
+        }
+        assert!(caused!(Context, Context(io::Error::other("x"))));
+        assert!(!caused!(io::Error, Context(io::Error::other("x"))));
+    }
+
+    #[test]
+    fn a_generic_error_type() {
+        fn is_io<E: Error + 'static>(e: E) -> bool {
+            caused!(io::Error, e)
+        }
+        assert!(is_io(outer()));
+        assert!(!is_io(fmt::Error));
     }
 
     #[test]

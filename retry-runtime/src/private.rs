@@ -11,7 +11,7 @@ use crate::guard::set::Slot;
 use crate::guard::Immediate;
 use crate::timer::Clock;
 
-pub use crate::classify::{caused_by, Describe, Describer, ErrorChain};
+pub use crate::classify::{caused_by, chain, view, Describe, Describer, ErrorChain};
 pub use crate::engine::{ended, Blocking, Call, NoStart, Outcome, Start};
 pub use crate::error::{Elapsed, Error};
 pub use crate::guard::set::{fits, Guards, NoGuard, Refused, SetRefusal};

@@ -61,15 +61,16 @@ pub(super) fn hooks(ctx: &Ctx<'_>, sig: &Ident) -> TokenStream {
 /// A closure testing whether an error is, or has in its `source()` chain, one of `types`.
 pub(super) fn types_test(rt: &TokenStream, given: &Given<Vec<Type>>) -> TokenStream {
     let [err, chain] = ["__err", "__chain"].map(local);
-    // The view needs `dyn Error`: an error type without it is reported at the argument.
-    let view = quote_spanned!(given.span()=> #err.__steadfast_dyn_error());
+    // `view(…).pick()` finds the `dyn Error` by autoderef; `chain`'s bound then reports an
+    // error type without one at the key (E0277 with `ErrorChain`'s message).
+    let view_of = located(quote!(#rt::view), given.span());
+    let chain_of = located(quote!(#rt::chain), given.span());
+    let view = quote_spanned!(given.span()=> #chain_of(#view_of(#err).pick()));
     let tests = given.value.iter().map(|ty| {
         let caused_by = located(quote!(#rt::caused_by), ty.span());
         quote_spanned!(ty.span()=> #caused_by::<#ty>(#chain))
     });
     quote!(|#err| {
-        #[allow(unused_imports)]
-        use #rt::ErrorChain as _;
         let #chain = #view;
         #(#tests)||*
     })
