@@ -136,7 +136,7 @@ macro_rules! common {
             callsites: &'static Callsites,
             describe: Describe<E>,
             fields: F,
-        ) -> impl Events<E> {
+        ) -> impl Events<E> + use<F, T, E> {
             Sink { callsites, describe, fields }
         }
 
