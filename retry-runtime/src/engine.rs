@@ -83,18 +83,49 @@ impl<'a, T, E> Outcome<'a, T, E> {
 pub struct Call<T: Timer, B: Slot, Th: Slot, U: Slot, S: Start = Option<Instant>> {
     permit: Permit<B, Th, U>,
     start: S,
-    slow: Option<Pin<Box<Slow<T, B, Th, U>>>>,
+    slow: SlowBox<T, B, Th, U>,
     // Empty without the `metrics` feature.
     meter: Meter,
 }
 
-/// Ends a call that `Call::ends_at_once` said ends. Such a call holds nothing to drop (no
-/// slow state, no guard ticket), so it is forgotten instead: its drop glue, out of line for
-/// the slow state's sake, stays off the happy path.
-#[doc(hidden)]
-#[inline(always)]
-pub fn ended<C>(call: C) {
-    std::mem::forget(call);
+/// The slow state, dropped by a check inline and the drop itself out of line: a call that
+/// ends on its first attempt drops it with one test, which the optimizer merges with the
+/// test `ends_at_once` already made (the box's own drop glue, inlined or not, would put a
+/// call or the whole `Slow` teardown in every retried function's poll).
+struct SlowBox<T: Timer, B: Slot, Th: Slot, U: Slot>(std::mem::ManuallyDrop<Option<Pin<Box<Slow<T, B, Th, U>>>>>);
+
+impl<T: Timer, B: Slot, Th: Slot, U: Slot> SlowBox<T, B, Th, U> {
+    const NONE: Self = SlowBox(std::mem::ManuallyDrop::new(None));
+}
+
+impl<T: Timer, B: Slot, Th: Slot, U: Slot> std::ops::Deref for SlowBox<T, B, Th, U> {
+    type Target = Option<Pin<Box<Slow<T, B, Th, U>>>>;
+
+    #[inline(always)]
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl<T: Timer, B: Slot, Th: Slot, U: Slot> std::ops::DerefMut for SlowBox<T, B, Th, U> {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl<T: Timer, B: Slot, Th: Slot, U: Slot> Drop for SlowBox<T, B, Th, U> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        #[cold]
+        #[inline(never)]
+        fn drop_slow<S>(slow: &mut Option<S>) {
+            *slow = None;
+        }
+        if self.0.is_some() {
+            drop_slow(&mut self.0);
+        }
+    }
 }
 
 /// When the first attempt started, kept only by a call that needs it (a deadline, a
@@ -180,7 +211,7 @@ impl<T: Timer, B: Slot, Th: Slot, U: Slot, St: Start> Call<T, B, Th, U, St> {
     #[inline(always)]
     pub fn named(policy: &Policy, guards: Guards<B, Th, U>, needs_start: bool, name: &'static str) -> Self {
         let start = St::read::<T>(needs_start || policy.deadline.is_some());
-        Call { permit: Permit::new(guards), start, slow: None, meter: Meter::call(name) }
+        Call { permit: Permit::new(guards), start, slow: SlowBox::NONE, meter: Meter::call(name) }
     }
 
     /// Attempts made so far (1 during the first).
@@ -316,12 +347,13 @@ impl<T: Timer, B: Slot, Th: Slot, U: Slot, St: Start> Call<T, B, Th, U, St> {
     }
 
     /// Whether `outcome` ends the call before the hooks, the guards or an event are asked:
-    /// a success of the first attempt, with no guard and no `if_ok`. The attribute asks this
-    /// before it builds what step 3 needs, so that the happy path builds none of it.
+    /// a success, with no guard and no `if_ok`. The attribute asks this before it builds
+    /// what step 3 needs, so that the happy path builds none of it. Step 3 would only count
+    /// the attempt for such a success, first or not (no guard hears it, no event tells
+    /// it), so the slow state is not looked at: it is dropped with the call.
     #[inline(always)]
     pub fn ends_at_once<V, E, H: Hooks<V, E>>(&self, outcome: &Outcome<'_, V, E>, _: &H) -> bool {
-        let ends =
-            H::OK_ENDS && Permit::<B, Th, U>::UNGUARDED && self.slow.is_none() && matches!(outcome, Outcome::Ok(_));
+        let ends = H::OK_ENDS && Permit::<B, Th, U>::UNGUARDED && matches!(outcome, Outcome::Ok(_));
         if ends {
             self.meter.attempt();
         }
@@ -564,7 +596,7 @@ impl<T: Timer, B: Slot, Th: Slot, U: Slot, St: Start> Call<T, B, Th, U, St> {
 /// on its way after an attempt.
 impl<T: Timer, St: Start> Call<T, NoGuard, NoGuard, NoGuard, St> {
     /// Step 3: whether to retry.
-    #[inline]
+    #[inline(never)]
     pub fn after<V, E, H, S>(
         &mut self,
         policy: &Policy,

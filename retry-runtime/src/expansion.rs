@@ -10,7 +10,7 @@
 //!
 //! - `mode`: `async` or `blocking`;
 //! - `names`: the locals (`call sig result`), made by the attribute so that its parts name
-//!   them too;
+//!   them too (`result` is what holds an attempt's result: the attempt itself under `wrap`);
 //! - `policy`: `lit [setters]` (a `const` from the literal keys) or `expr [decls] [ref]`;
 //! - `sig`: the expression making the signature, spanned at the return type;
 //! - `call`: `default [start] notify name` or `custom [expression] notify name` (`name`:
@@ -63,11 +63,11 @@ macro_rules! __retry {
                 $crate::__retry!(@attempt [$mode] [$sig $result] [$($attempt)*]);
                 // The happy path, decided before step 3's arguments exist.
                 if $call.ends_at_once(&$($outcome)*, &$sig.hooks() $($hooks)*) {
-                    // What is given back may still ask the call (a fallback's "gave up?").
-                    let given = $($give)*;
-                    $crate::__private::ended($call);
-                    return given;
+                    return $($give)*;
                 }
+                // Moved to a place of its own: step 3 takes its address, and without the
+                // move the happy path would store it there too (two stores a call).
+                let $result = $result;
                 if !$crate::__retry!(@after [$mode] [$call $sig] [$($policy)*] [$($guards)*]
                     [[$($outcome)*] [$($hooks)*] [$($events)*]]) {
                     return $($give)*;

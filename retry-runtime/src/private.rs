@@ -12,7 +12,7 @@ use crate::guard::Immediate;
 use crate::timer::Clock;
 
 pub use crate::classify::{caused_by, chain, view, Describe, Describer, ErrorChain};
-pub use crate::engine::{ended, Blocking, Call, NoStart, Outcome, Start};
+pub use crate::engine::{Blocking, Call, NoStart, Outcome, Start};
 pub use crate::error::{Elapsed, Error};
 pub use crate::guard::set::{fits, Guards, NoGuard, Refused, SetRefusal};
 pub use crate::guard::Report;

@@ -275,6 +275,9 @@ fn retry_loop(ctx: &Ctx<'_>, func: &RetryFn, rebinds: Vec<TokenStream>, stmts: T
         give = quote!({ #spent = #call.gave_up(); #give });
     }
 
+    // What holds the attempt's result: the skeleton moves it into a place of its own once
+    // the happy path is behind it, so that only the retry path keeps it in memory.
+    let kept = if ctx.wrap { &attempt } else { &result };
     // The invocation at the fn's `async` (or its name): what the skeleton writes is
     // reported there, a missing timer first of all.
     let at = func.sig.asyncness.map_or_else(|| func.sig.ident.span(), |a| a.span);
@@ -282,7 +285,7 @@ fn retry_loop(ctx: &Ctx<'_>, func: &RetryFn, rebinds: Vec<TokenStream>, stmts: T
     let mut sections = proc_macro2::Group::new(
         proc_macro2::Delimiter::Brace,
         quote! {
-            [#mode] [#call #sig #result] [#policy] [#sig_init] [#call_init] [#guards]
+            [#mode] [#call #sig #kept] [#policy] [#sig_init] [#call_init] [#guards]
             [#attempt_section] [[#outcome] [#hooks] [#events]] [#give]
         },
     );
