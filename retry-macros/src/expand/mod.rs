@@ -235,7 +235,25 @@ fn retry_loop(ctx: &Ctx<'_>, func: &RetryFn, rebinds: Vec<TokenStream>, stmts: T
         }
         #body
     };
+    // A method that takes `self` by value gives it to every attempt, so a body that moves
+    // out of it fails to compile ("value moved here, in previous iteration of loop"): the
+    // attempt's block is made at the receiver, and the error points there, not at `async`.
+    let by_value_self = func.sig.inputs.iter().find_map(|arg| match arg {
+        syn::FnArg::Receiver(r) if r.reference.is_none() => Some(r.self_token.span),
+        _ => None,
+    });
+    let (async_kw, bars) = match by_value_self {
+        Some(at) => (located(quote!(async), at), located(quote!(||), at)),
+        None => (quote!(async), quote!(||)),
+    };
     let attempt_section = match (ctx.is_async, ctx.wrap, timed) {
+        (true, false, false) if by_value_self.is_some() => {
+            quote!(custom [let #result: #ret = #async_kw { #attempt_body }.await;])
+        }
+        (false, false, false) if by_value_self.is_some() => quote!(custom [
+            #[allow(clippy::redundant_closure_call)]
+            let #result: #ret = (#bars { #attempt_body })();
+        ]),
         (_, false, false) => quote!(plain [#ret] {#body}),
         (true, false, true) => {
             // A timeout from `timeout = …` or from the policy: reported at that key.
@@ -247,19 +265,21 @@ fn retry_loop(ctx: &Ctx<'_>, func: &RetryFn, rebinds: Vec<TokenStream>, stmts: T
                 .unwrap_or_else(Span::call_site);
             let convert = at_ret("err", located(quote!(#sig.elapsed(#elapsed)), at));
             quote!(custom [
-                let (#result, #timed_out): (#ret, bool) = match #call.timed(#policy_ref, async { #attempt_body }).await {
+                let (#result, #timed_out): (#ret, bool) = match #call.timed(#policy_ref, #async_kw { #attempt_body }).await {
                     ::core::result::Result::Ok(#result) => (#result, false),
                     ::core::result::Result::Err(#elapsed) => (#convert, true),
                 };
             ])
         }
         (true, true, false) => {
-            quote!(custom [let #attempt = ::core::result::Result::Ok(async { #attempt_body }.await);])
+            quote!(custom [let #attempt = ::core::result::Result::Ok(#async_kw { #attempt_body }.await);])
         }
-        (true, true, true) => quote!(custom [let #attempt = #call.timed(#policy_ref, async { #attempt_body }).await;]),
+        (true, true, true) => {
+            quote!(custom [let #attempt = #call.timed(#policy_ref, #async_kw { #attempt_body }).await;])
+        }
         (false, true, _) => quote!(custom [
             #[allow(clippy::redundant_closure_call)]
-            let #attempt = ::core::result::Result::Ok((|| { #attempt_body })());
+            let #attempt = ::core::result::Result::Ok((#bars { #attempt_body })());
         ]),
         // valid.rs rejects `timeout` on a sync fn, and `policy` on one gives no timeout.
         (false, false, true) => quote!(plain [#ret] {#body}),
