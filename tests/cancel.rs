@@ -11,6 +11,11 @@
 //! - nothing panics. (Timers are owned by the call's future and go with it; no task is
 //!   spawned, so nothing is left behind to check.)
 //!
+//! Server hints (`retry_after`) and hedging (`hedge`, a copy every 150ms of a 300ms
+//! attempt, so copies overlap and the losers are dropped by the call itself) have
+//! scenarios of their own; a hedged call's budget is left out, as hedges spend it when
+//! they are sent, which the reference does not model.
+//!
 //! Streams (`Policy::retry_stream`) run the same scenarios: an attempt is a stream whose
 //! first item is the attempt's outcome, and a call is the stream consumed to its end, so it
 //! is dropped before, during and after its commit.
@@ -131,6 +136,25 @@ impl Run {
 }
 
 impl Run {
+    /// One attempt of a hedged call: as [`attempt`](Self::attempt), but it takes 300ms of
+    /// the paused clock, so that a hedge sent at 150ms runs beside it.
+    async fn slow_attempt(&self) -> Result<u32, Fail> {
+        let n = {
+            let mut started = self.started.borrow_mut();
+            *started += 1;
+            *started
+        };
+        let _ = self.shadow.try_acquire();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let ok = self.script.get(n as usize - 1).copied().unwrap_or(true);
+        self.finished.borrow_mut().push(ok);
+        if ok {
+            Ok(n)
+        } else {
+            Err(Fail::Down)
+        }
+    }
+
     /// One attempt of a stream: its first item is [`attempt`](Self::attempt)'s outcome
     /// (started on the stream's first poll); after an `Ok`, two more items, each behind an
     /// await point, so that a committed stream can be dropped mid-way too.
@@ -194,6 +218,34 @@ async fn with_throttle(run: &Run) -> Result<u32, Fail> {
 )]
 async fn with_everything(run: &Run) -> Result<u32, Fail> {
     run.attempt().await
+}
+
+/// The server's hint, as `retry_after` reads it: every failure asks for 2s.
+fn two_seconds(_: &Fail) -> Option<Duration> {
+    Some(Duration::from_secs(2))
+}
+
+#[retry(
+    timer = Tokio,
+    attempts = 5,
+    min = "1s",
+    jitter = "none",
+    deadline = "1h",
+    retry_after = two_seconds,
+    breaker = run.breaker,
+    budget = run.budget,
+    throttle = run.throttle
+)]
+async fn with_hints(run: &Run) -> Result<u32, Fail> {
+    run.attempt().await
+}
+
+/// Hedged: a copy sent after 150ms without an answer, and at once after a failure. The
+/// budget is left out: hedges spend it when they are sent, which the reference, fed only
+/// the finished attempts, does not model.
+#[retry(timer = Tokio, attempts = 3, hedge = "150ms", breaker = run.breaker, throttle = run.throttle)]
+async fn hedged(run: &Run) -> Result<u32, Fail> {
+    run.slow_attempt().await
 }
 
 /// A stream retried with every guard, consumed to its end: the number of items, or the
@@ -276,6 +328,36 @@ const SCENARIOS: &[Scenario] = &[
         call: |r| Box::pin(with_everything(r)),
     },
     Scenario {
+        name: "every guard, server hints: two failures, each asking for 2s",
+        start: Start::Closed,
+        script: &[false, false],
+        call: |r| Box::pin(with_hints(r)),
+    },
+    Scenario {
+        name: "breaker and throttle, hedged: the first copy fails, a later one answers",
+        start: Start::Closed,
+        script: &[false],
+        call: |r| Box::pin(hedged(r)),
+    },
+    Scenario {
+        name: "breaker and throttle, hedged: every copy fails",
+        start: Start::Closed,
+        script: &[false; 3],
+        call: |r| Box::pin(hedged(r)),
+    },
+    Scenario {
+        name: "breaker and throttle, hedged from half-open: the probe fails",
+        start: Start::HalfOpen,
+        script: &[false],
+        call: |r| Box::pin(hedged(r)),
+    },
+    Scenario {
+        name: "breaker and throttle, hedged from half-open: the probe answers",
+        start: Start::HalfOpen,
+        script: &[],
+        call: |r| Box::pin(hedged(r)),
+    },
+    Scenario {
         name: "every guard, a stream: two failed opens, then three items",
         start: Start::Closed,
         script: &[false, false],
@@ -347,18 +429,20 @@ fn check(scenario: &Scenario, k: usize, run: &Run, reference: &Run) {
             reference.budget.record_failure();
         }
     }
-    let guarded = scenario.name.starts_with("breaker") || scenario.name.starts_with("every");
-    if guarded {
+    // Which guards the scenario's call has, by its name.
+    let every = scenario.name.starts_with("every");
+    let has = |guard: &str| every || scenario.name.starts_with(guard) || scenario.name.contains(&format!(" {guard}"));
+    if has("breaker") {
         assert_eq!(run.breaker.state(), reference.breaker.state(), "{at}: breaker state");
         if run.breaker.state() == BreakerState::HalfOpen {
             let probe = run.breaker.try_acquire().unwrap_or_else(|_| panic!("{at}: the probe slot was not given back"));
             assert!(probe.is_probe(), "{at}");
         }
     }
-    if scenario.name.starts_with("budget") || scenario.name.starts_with("every") {
+    if has("budget") {
         assert_eq!(run.budget.tokens(), reference.budget.tokens(), "{at}: budget tokens, finished {finished:?}");
     }
-    if scenario.name.starts_with("throttle") || scenario.name.starts_with("every") {
+    if has("throttle") {
         // Each started attempt took a permit when the shadow did; a dropped wait took none.
         let drain = |throttle: &Throttle<Tokio>| std::iter::from_fn(|| throttle.try_acquire().then_some(())).count();
         let (left, expected) = (drain(&run.throttle), drain(&run.shadow));
