@@ -88,10 +88,10 @@ pub struct Call<T: Timer, B: Slot, Th: Slot, U: Slot, S: Start = Option<Instant>
     meter: Meter,
 }
 
-/// The slow state, dropped by a check inline and the drop itself out of line: a call that
-/// ends on its first attempt drops it with one test, which the optimizer merges with the
-/// test `ends_at_once` already made (the box's own drop glue, inlined or not, would put a
-/// call or the whole `Slow` teardown in every retried function's poll).
+/// The slow state, dropped by a test inline and the drop itself out of line: a call that
+/// ends on its first attempt drops it with one compare and branch (the box's own drop
+/// glue, inlined or not, would put a call or the whole `Slow` teardown in every retried
+/// function's poll, or make the generated code forget the call behind a drop flag).
 struct SlowBox<T: Timer, B: Slot, Th: Slot, U: Slot>(std::mem::ManuallyDrop<Option<Pin<Box<Slow<T, B, Th, U>>>>>);
 
 impl<T: Timer, B: Slot, Th: Slot, U: Slot> SlowBox<T, B, Th, U> {
