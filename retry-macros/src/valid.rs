@@ -71,19 +71,22 @@ fn check_hedge(config: &Config, func: &RetryFn, errors: &mut Errors) {
             ),
         );
     }
-    for input in &func.sig.inputs {
-        let mutable = match input {
-            FnArg::Receiver(r) => r.reference.is_some() && r.mutability.is_some(),
-            FnArg::Typed(t) => matches!(&*t.ty, Type::Reference(r) if r.mutability.is_some()),
-        };
-        if mutable {
-            errors.spanned(
-                input,
-                "a hedged fn cannot take a `&mut` argument: its copies run at the same time, and two cannot hold \
-                 one mutable borrow; take `&` (with a `Mutex` or an atomic inside) or an owned value, cloned per copy",
-            );
-        }
+    for input in mut_borrows(&func.sig) {
+        errors.spanned(
+            input,
+            "a hedged fn cannot take a `&mut` argument: its copies run at the same time, and two cannot hold \
+             one mutable borrow; take `&` (with a `Mutex` or an atomic inside) or an owned value, cloned per copy",
+        );
     }
+}
+
+/// The `&mut` arguments (`&mut self` included): none can be held by two copies or two
+/// attempts at once.
+fn mut_borrows(sig: &syn::Signature) -> impl Iterator<Item = &FnArg> {
+    sig.inputs.iter().filter(|input| match input {
+        FnArg::Receiver(r) => r.reference.is_some() && r.mutability.is_some(),
+        FnArg::Typed(t) => matches!(&*t.ty, Type::Reference(r) if r.mutability.is_some()),
+    })
 }
 
 /// The keys of a stream fn, and the keys and arguments it cannot take.
@@ -125,19 +128,13 @@ fn check_stream(config: &Config, func: &RetryFn, errors: &mut Errors) {
             errors.spanned(key, format!("`{key}` does not apply to a retried stream: {why}"));
         }
     }
-    for input in &func.sig.inputs {
-        let mutable = match input {
-            FnArg::Receiver(r) => r.reference.is_some() && r.mutability.is_some(),
-            FnArg::Typed(t) => matches!(&*t.ty, Type::Reference(r) if r.mutability.is_some()),
-        };
-        if mutable {
-            errors.spanned(
-                input,
-                "a retried stream cannot take a `&mut` argument: its body is called again for each attempt while \
-                 the stream it returned may still hold the borrow; take `&` (with a `Mutex` or `RefCell` inside) \
-                 or an owned value",
-            );
-        }
+    for input in mut_borrows(&func.sig) {
+        errors.spanned(
+            input,
+            "a retried stream cannot take a `&mut` argument: its body is called again for each attempt while \
+             the stream it returned may still hold the borrow; take `&` (with a `Mutex` or `RefCell` inside) \
+             or an owned value",
+        );
     }
 }
 

@@ -7,27 +7,15 @@ use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::Signature;
 
-use super::hooks::types_test;
-use super::Ctx;
+use super::{builder, hooks, Ctx};
 use crate::attr::Hedge;
-use crate::config::Level;
 use crate::tokens::{first_span, local, located};
 
 /// The body of a hedged fn: `hedged(policy, || { clones; async move { body } })`, the
 /// hooks, guards and timer, `.hedge(delay)`, awaited; through the fallback if there is one.
 pub(super) fn body(ctx: &Ctx<'_>, sig: &Signature, rebinds: Vec<TokenStream>, stmts: TokenStream) -> TokenStream {
     let Ctx { config, rt, ret, ret_span, .. } = ctx;
-    let policy = match &config.policy {
-        Some(given) => {
-            let expr = &given.value;
-            let at = first_span(expr);
-            quote_spanned!(at=> *#rt::policy(&#expr))
-        }
-        None => {
-            let setters = super::policy_setters(ctx);
-            quote!(#rt::Policy::new() #setters)
-        }
-    };
+    let policy = builder::policy(ctx);
     let (make, never) = if ctx.wrap {
         (quote!(wrapped_hedged), crate::tokens::respan(quote!(#rt::never_wrapped::<#ret>()), *ret_span))
     } else {
@@ -37,14 +25,7 @@ pub(super) fn body(ctx: &Ctx<'_>, sig: &Signature, rebinds: Vec<TokenStream>, st
     // Each copy gets its own clones of the owned arguments; `&` arguments are copied in.
     let op = quote!(|| { #(#rebinds)* async move { if false { return #never; } #stmts } });
     let mut chain = quote!(#make(#policy, #op));
-    if let Some(on) = &config.on {
-        let test = types_test(rt, on);
-        chain.extend(quote!(.on(#test)));
-    }
-    if let Some(unless) = &config.unless {
-        let test = types_test(rt, unless);
-        chain.extend(quote!(.unless(#test)));
-    }
+    chain.extend(hooks::on_unless(ctx));
     for (method, given) in [
         ("when", &config.when),
         ("if_ok", &config.if_ok),
@@ -58,18 +39,7 @@ pub(super) fn body(ctx: &Ctx<'_>, sig: &Signature, rebinds: Vec<TokenStream>, st
             chain.extend(quote_spanned!(at=> .#method(#expr)));
         }
     }
-    for (method, given) in [("breaker", &config.breaker), ("throttle", &config.throttle), ("budget", &config.budget)] {
-        if let Some(given) = given {
-            let expr = &given.value;
-            let at = first_span(expr);
-            let method = Ident::new(method, at);
-            chain.extend(quote_spanned!(at=> .#method(&#expr)));
-        }
-    }
-    if let Some(given) = &config.timer {
-        let timer = &given.value;
-        chain.extend(quote_spanned!(first_span(timer)=> .timer::<#timer>()));
-    }
+    chain.extend(builder::guards_and_timer(ctx));
     if ctx.wrap {
         chain.extend(quote!(.wrap()));
     }
@@ -86,20 +56,7 @@ pub(super) fn body(ctx: &Ctx<'_>, sig: &Signature, rebinds: Vec<TokenStream>, st
         }
         _ => {}
     }
-    let level = Ident::new(
-        match config.level() {
-            Level::Error => "Error",
-            Level::Warn => "Warn",
-            Level::Info => "Info",
-            Level::Debug => "Debug",
-            Level::Trace => "Trace",
-            Level::Off => "Off",
-        },
-        Span::call_site(),
-    );
-    let name = sig.ident.to_string();
-    let name = Literal::string(name.strip_prefix("r#").unwrap_or(&name));
-    chain.extend(quote!(.log(#rt::Log::#level).named(#name)));
+    chain.extend(builder::log_named(ctx, sig));
     let mut statics = TokenStream::new();
     if let Some(given) = &config.hedge {
         let key = given.key.span();

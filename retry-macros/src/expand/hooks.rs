@@ -16,14 +16,8 @@ use crate::tokens::{first_span, local, located, parens_at};
 /// `.on(…).unless(…).when(…)…`, one call per key given, to follow `__sig.hooks()`.
 pub(super) fn hooks(ctx: &Ctx<'_>, sig: &Ident) -> TokenStream {
     let Ctx { config, rt, .. } = ctx;
-    let mut hooks = TokenStream::new();
-    if let Some(on) = &config.on {
-        let test = types_test(rt, on);
-        hooks.extend(quote!(.on(#test)));
-    }
+    let mut hooks = on_unless(ctx);
     if let Some(unless) = &config.unless {
-        let test = types_test(rt, unless);
-        hooks.extend(quote!(.unless(#test)));
         if ctx.wrap {
             // With `wrap` a timeout has no body error: `unless` tests the `Elapsed` itself.
             let tests = unless.value.iter().map(|ty| {
@@ -56,6 +50,20 @@ pub(super) fn hooks(ctx: &Ctx<'_>, sig: &Ident) -> TokenStream {
         }
     }
     hooks
+}
+
+/// `.on(…)` and `.unless(…)`, for the keys given.
+pub(super) fn on_unless(ctx: &Ctx<'_>) -> TokenStream {
+    let Ctx { config, rt, .. } = ctx;
+    let mut calls = TokenStream::new();
+    for (method, given) in [("on", &config.on), ("unless", &config.unless)] {
+        if let Some(given) = given {
+            let method = Ident::new(method, Span::call_site());
+            let test = types_test(rt, given);
+            calls.extend(quote!(.#method(#test)));
+        }
+    }
+    calls
 }
 
 /// A closure testing whether an error is, or has in its `source()` chain, one of `types`.

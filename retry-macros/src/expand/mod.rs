@@ -20,6 +20,7 @@ use crate::tokens::{first_span, local, located, parens_at, respan};
 use crate::valid;
 
 mod args;
+mod builder;
 mod hedge;
 mod hooks;
 pub(crate) mod stream;

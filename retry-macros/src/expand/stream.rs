@@ -2,39 +2,36 @@
 //! of the runtime's `RetryStream`, called afresh for each attempt, and each key one of the
 //! builder's methods.
 
-use proc_macro2::{Ident, Literal, Span, TokenStream};
+use proc_macro2::{Ident, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::{Expr, ReturnType, Signature, Type, TypeParamBound};
 
-use super::hooks::types_test;
-use super::Ctx;
-use crate::config::{Given, Level};
+use super::{builder, hooks, Ctx};
+use crate::config::Given;
 use crate::tokens::first_span;
 
 /// Whether `sig` is a stream fn: not `async`, returning `impl … Stream<…>` (any path whose
 /// last segment is `Stream`).
 pub(crate) fn is_stream(sig: &Signature) -> bool {
-    let ReturnType::Type(_, ty) = &sig.output else { return false };
-    let Type::ImplTrait(impl_trait) = &**ty else { return false };
-    sig.asyncness.is_none()
-        && impl_trait.bounds.iter().any(|bound| match bound {
-            TypeParamBound::Trait(t) => t.path.segments.last().is_some_and(|s| s.ident == "Stream"),
-            _ => false,
-        })
+    sig.asyncness.is_none() && stream_bound(sig).is_some()
+}
+
+/// The `Stream<…>` segment of the return type's `impl` bounds.
+fn stream_bound(sig: &Signature) -> Option<&syn::PathSegment> {
+    let ReturnType::Type(_, ty) = &sig.output else { return None };
+    let Type::ImplTrait(impl_trait) = &**ty else { return None };
+    impl_trait.bounds.iter().find_map(|bound| match bound {
+        TypeParamBound::Trait(t) => t.path.segments.last().filter(|s| s.ident == "Stream"),
+        _ => None,
+    })
 }
 
 /// The `Item` a stream fn's return type names: `Result<T, E>` in `impl Stream<Item = …>`.
 fn item(sig: &Signature) -> Option<&Type> {
-    let ReturnType::Type(_, ty) = &sig.output else { return None };
-    let Type::ImplTrait(impl_trait) = &**ty else { return None };
-    impl_trait.bounds.iter().find_map(|bound| {
-        let TypeParamBound::Trait(t) = bound else { return None };
-        let last = t.path.segments.last().filter(|s| s.ident == "Stream")?;
-        let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return None };
-        args.args.iter().find_map(|arg| match arg {
-            syn::GenericArgument::AssocType(assoc) if assoc.ident == "Item" => Some(&assoc.ty),
-            _ => None,
-        })
+    let syn::PathArguments::AngleBracketed(args) = &stream_bound(sig)?.arguments else { return None };
+    args.args.iter().find_map(|arg| match arg {
+        syn::GenericArgument::AssocType(assoc) if assoc.ident == "Item" => Some(&assoc.ty),
+        _ => None,
     })
 }
 
@@ -42,17 +39,7 @@ fn item(sig: &Signature) -> Option<&Type> {
 /// per key.
 pub(super) fn body(ctx: &Ctx<'_>, sig: &Signature, rebinds: Vec<TokenStream>, stmts: TokenStream) -> TokenStream {
     let Ctx { config, rt, .. } = ctx;
-    let policy = match &config.policy {
-        Some(given) => {
-            let expr = &given.value;
-            let at = first_span(expr);
-            quote_spanned!(at=> *#rt::policy(&#expr))
-        }
-        None => {
-            let setters = super::policy_setters(ctx);
-            quote!(#rt::Policy::new() #setters)
-        }
-    };
+    let policy = builder::policy(ctx);
     let item = match item(sig) {
         Some(item) => {
             let at = first_span(item);
@@ -62,14 +49,7 @@ pub(super) fn body(ctx: &Ctx<'_>, sig: &Signature, rebinds: Vec<TokenStream>, st
         None => quote!(_),
     };
     let mut chain = quote!(#rt::retry_stream::<#item, _, _>(#policy, move || { #(#rebinds)* #stmts }));
-    if let Some(on) = &config.on {
-        let test = types_test(rt, on);
-        chain.extend(quote!(.on(#test)));
-    }
-    if let Some(unless) = &config.unless {
-        let test = types_test(rt, unless);
-        chain.extend(quote!(.unless(#test)));
-    }
+    chain.extend(hooks::on_unless(ctx));
     for (method, given) in [("when", &config.when), ("retry_after", &config.retry_after), ("notify", &config.notify)] {
         if let Some(given) = given {
             chain.extend(hook(method, given));
@@ -83,32 +63,8 @@ pub(super) fn body(ctx: &Ctx<'_>, sig: &Signature, rebinds: Vec<TokenStream>, st
             chain.extend(quote!(.#method(#rt::duration(#secs, #nanos))));
         }
     }
-    for (method, given) in [("breaker", &config.breaker), ("throttle", &config.throttle), ("budget", &config.budget)] {
-        if let Some(given) = given {
-            let expr = &given.value;
-            let at = first_span(expr);
-            let method = Ident::new(method, at);
-            chain.extend(quote_spanned!(at=> .#method(&#expr)));
-        }
-    }
-    if let Some(given) = &config.timer {
-        let timer = &given.value;
-        chain.extend(quote_spanned!(first_span(timer)=> .timer::<#timer>()));
-    }
-    let level = Ident::new(
-        match config.level() {
-            Level::Error => "Error",
-            Level::Warn => "Warn",
-            Level::Info => "Info",
-            Level::Debug => "Debug",
-            Level::Trace => "Trace",
-            Level::Off => "Off",
-        },
-        Span::call_site(),
-    );
-    let name = sig.ident.to_string();
-    let name = Literal::string(name.strip_prefix("r#").unwrap_or(&name));
-    chain.extend(quote!(.log(#rt::Log::#level).named(#name)));
+    chain.extend(builder::guards_and_timer(ctx));
+    chain.extend(builder::log_named(ctx, sig));
     // Last: a resume of the wrong shape is reported at the hook, with no method after it
     // to fail again.
     if let Some(given) = &config.resume {
