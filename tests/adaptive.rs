@@ -9,12 +9,12 @@ use steadfast::guard::{Admit, Guard};
 use steadfast::http::{self, Failure};
 use steadfast::{retry, testing, AdaptiveThrottle, AdaptiveThrottles};
 use tokio::time::Instant;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{MockServer, ResponseTemplate};
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().pool_idle_timeout(None).build().unwrap()
-}
+#[path = "common/chat.rs"]
+mod chat;
+
+use chat::{client, mount};
 
 static QUOTA: AdaptiveThrottle = AdaptiveThrottle::new();
 
@@ -23,16 +23,6 @@ static QUOTA: AdaptiveThrottle = AdaptiveThrottle::new();
 async fn complete(client: &reqwest::Client, url: &str) -> Result<String, Failure> {
     let response = QUOTA.error_for_status(client.post(url).send().await?).await?;
     Ok(response.text().await?)
-}
-
-async fn mount(server: &MockServer, response: ResponseTemplate, times: u64) {
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(response)
-        .up_to_n_times(times)
-        .expect(times)
-        .mount(server)
-        .await;
 }
 
 #[tokio::test(start_paused = true)]

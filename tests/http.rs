@@ -10,29 +10,17 @@ use steadfast::{retry, testing, Attempt};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio::time::Instant;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{MockServer, ResponseTemplate};
 
-/// A client that arms no timer of its own (no pool idle timeout, no request timeout), so
-/// that under a paused clock tokio only advances time for the retry sleeps.
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().pool_idle_timeout(None).build().unwrap()
-}
+#[path = "common/chat.rs"]
+mod chat;
+
+use chat::{client, mount};
 
 #[retry(attempts = 4, min = "10ms", max = "10s", log = "off", when = Failure::is_transient, retry_after = Failure::retry_after)]
 async fn complete(client: &reqwest::Client, url: &str) -> Result<String, Failure> {
     let response = http::error_for_status(client.post(url).send().await?).await?;
     Ok(response.text().await?)
-}
-
-async fn mount(server: &MockServer, response: ResponseTemplate, times: u64) {
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(response)
-        .up_to_n_times(times)
-        .expect(times)
-        .mount(server)
-        .await;
 }
 
 #[tokio::test(start_paused = true)]
