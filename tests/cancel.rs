@@ -113,9 +113,26 @@ impl Run {
         }
     }
 
-    /// One attempt: counted as started, two await points, then the scripted outcome,
-    /// logged as finished in the same poll that returns it.
+    /// One attempt: two await points, then the scripted outcome (see [`scripted`]).
+    ///
+    /// [`scripted`]: Self::scripted
     async fn attempt(&self) -> Result<u32, Fail> {
+        self.scripted(async {
+            yield_once().await;
+            yield_once().await;
+        })
+        .await
+    }
+
+    /// One attempt of a hedged call: 300ms of the paused clock, so that a hedge sent at
+    /// 150ms runs beside it.
+    async fn slow_attempt(&self) -> Result<u32, Fail> {
+        self.scripted(tokio::time::sleep(Duration::from_millis(300))).await
+    }
+
+    /// An attempt doing `work`: counted as started, then the scripted outcome, logged as
+    /// finished in the same poll that returns it.
+    async fn scripted(&self, work: impl Future<Output = ()>) -> Result<u32, Fail> {
         let n = {
             let mut started = self.started.borrow_mut();
             *started += 1;
@@ -123,8 +140,7 @@ impl Run {
         };
         // Where the throttle is used this always succeeds: the same history, the same time.
         let _ = self.shadow.try_acquire();
-        yield_once().await;
-        yield_once().await;
+        work.await;
         let ok = self.script.get(n as usize - 1).copied().unwrap_or(true);
         self.finished.borrow_mut().push(ok);
         if ok {
@@ -136,25 +152,6 @@ impl Run {
 }
 
 impl Run {
-    /// One attempt of a hedged call: as [`attempt`](Self::attempt), but it takes 300ms of
-    /// the paused clock, so that a hedge sent at 150ms runs beside it.
-    async fn slow_attempt(&self) -> Result<u32, Fail> {
-        let n = {
-            let mut started = self.started.borrow_mut();
-            *started += 1;
-            *started
-        };
-        let _ = self.shadow.try_acquire();
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let ok = self.script.get(n as usize - 1).copied().unwrap_or(true);
-        self.finished.borrow_mut().push(ok);
-        if ok {
-            Ok(n)
-        } else {
-            Err(Fail::Down)
-        }
-    }
-
     /// One attempt of a stream: its first item is [`attempt`](Self::attempt)'s outcome
     /// (started on the stream's first poll); after an `Ok`, two more items, each behind an
     /// await point, so that a committed stream can be dropped mid-way too.
@@ -273,110 +270,134 @@ type Call = for<'a> fn(&'a Run) -> Pin<Box<dyn Future<Output = Result<u32, Fail>
 
 struct Scenario {
     name: &'static str,
+    /// The guards its call has, which the check compares with their references.
+    guards: u8,
     start: Start,
     script: &'static [bool],
     call: Call,
 }
 
+const BREAKER: u8 = 1;
+const BUDGET: u8 = 2;
+const THROTTLE: u8 = 4;
+const EVERY: u8 = BREAKER | BUDGET | THROTTLE;
+
 const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "breaker: failures open it",
+        guards: BREAKER,
         start: Start::Closed,
         script: &[false; 4],
         call: |r| Box::pin(with_breaker(r)),
     },
     Scenario {
         name: "breaker: a probe that fails",
+        guards: BREAKER,
         start: Start::HalfOpen,
         script: &[false],
         call: |r| Box::pin(with_breaker(r)),
     },
     Scenario {
         name: "breaker: a probe that succeeds",
+        guards: BREAKER,
         start: Start::HalfOpen,
         script: &[],
         call: |r| Box::pin(with_breaker(r)),
     },
     Scenario {
         name: "budget: two failures, then a success",
+        guards: BUDGET,
         start: Start::Closed,
         script: &[false, false],
         call: |r| Box::pin(with_budget(r)),
     },
     Scenario {
         name: "budget: spent to the end",
+        guards: BUDGET,
         start: Start::Closed,
         script: &[false; 4],
         call: |r| Box::pin(with_budget(r)),
     },
     Scenario {
         name: "throttle: a fourth attempt waits",
+        guards: THROTTLE,
         start: Start::Closed,
         script: &[false; 3],
         call: |r| Box::pin(with_throttle(r)),
     },
     Scenario {
         name: "every guard, timeout and deadline",
+        guards: EVERY,
         start: Start::Closed,
         script: &[false, false, false],
         call: |r| Box::pin(with_everything(r)),
     },
     Scenario {
         name: "every guard, from half-open",
+        guards: EVERY,
         start: Start::HalfOpen,
         script: &[false],
         call: |r| Box::pin(with_everything(r)),
     },
     Scenario {
         name: "every guard, server hints: two failures, each asking for 2s",
+        guards: EVERY,
         start: Start::Closed,
         script: &[false, false],
         call: |r| Box::pin(with_hints(r)),
     },
     Scenario {
         name: "breaker and throttle, hedged: the first copy fails, a later one answers",
+        guards: BREAKER | THROTTLE,
         start: Start::Closed,
         script: &[false],
         call: |r| Box::pin(hedged(r)),
     },
     Scenario {
         name: "breaker and throttle, hedged: every copy fails",
+        guards: BREAKER | THROTTLE,
         start: Start::Closed,
         script: &[false; 3],
         call: |r| Box::pin(hedged(r)),
     },
     Scenario {
         name: "breaker and throttle, hedged from half-open: the probe fails",
+        guards: BREAKER | THROTTLE,
         start: Start::HalfOpen,
         script: &[false],
         call: |r| Box::pin(hedged(r)),
     },
     Scenario {
         name: "breaker and throttle, hedged from half-open: the probe answers",
+        guards: BREAKER | THROTTLE,
         start: Start::HalfOpen,
         script: &[],
         call: |r| Box::pin(hedged(r)),
     },
     Scenario {
         name: "every guard, a stream: two failed opens, then three items",
+        guards: EVERY,
         start: Start::Closed,
         script: &[false, false],
         call: |r| Box::pin(stream_with_everything(r)),
     },
     Scenario {
         name: "every guard, a stream from half-open: the probe fails",
+        guards: EVERY,
         start: Start::HalfOpen,
         script: &[false],
         call: |r| Box::pin(stream_with_everything(r)),
     },
     Scenario {
         name: "every guard, a stream from half-open: the probe's first item",
+        guards: EVERY,
         start: Start::HalfOpen,
         script: &[],
         call: |r| Box::pin(stream_with_everything(r)),
     },
     Scenario {
         name: "every guard, a stream: spent to the end",
+        guards: EVERY,
         start: Start::Closed,
         script: &[false; 5],
         call: |r| Box::pin(stream_with_everything(r)),
@@ -429,20 +450,18 @@ fn check(scenario: &Scenario, k: usize, run: &Run, reference: &Run) {
             reference.budget.record_failure();
         }
     }
-    // Which guards the scenario's call has, by its name.
-    let every = scenario.name.starts_with("every");
-    let has = |guard: &str| every || scenario.name.starts_with(guard) || scenario.name.contains(&format!(" {guard}"));
-    if has("breaker") {
+    let has = |guard: u8| scenario.guards & guard != 0;
+    if has(BREAKER) {
         assert_eq!(run.breaker.state(), reference.breaker.state(), "{at}: breaker state");
         if run.breaker.state() == BreakerState::HalfOpen {
             let probe = run.breaker.try_acquire().unwrap_or_else(|_| panic!("{at}: the probe slot was not given back"));
             assert!(probe.is_probe(), "{at}");
         }
     }
-    if has("budget") {
+    if has(BUDGET) {
         assert_eq!(run.budget.tokens(), reference.budget.tokens(), "{at}: budget tokens, finished {finished:?}");
     }
-    if has("throttle") {
+    if has(THROTTLE) {
         // Each started attempt took a permit when the shadow did; a dropped wait took none.
         let drain = |throttle: &Throttle<Tokio>| std::iter::from_fn(|| throttle.try_acquire().then_some(())).count();
         let (left, expected) = (drain(&run.throttle), drain(&run.shadow));
