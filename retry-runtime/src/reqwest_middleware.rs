@@ -47,9 +47,9 @@ use reqwest::{Request, Response};
 use crate::error::Error;
 use crate::guard::set::{Guards, SetRefusal, Slot};
 use crate::guard::Report;
-use crate::hooks::{HookSet, Predicate};
+use crate::hooks::Predicate;
 use crate::timer::Timer;
-use crate::tower::http::{Answer, ByStatus, Http, ServerHint};
+use crate::tower::http::{Answer, Http, StatusFuture};
 use crate::tower::RetryLayer;
 
 /// Whether an error of the middleware chain is worth another attempt: a `reqwest::Error`
@@ -85,8 +85,7 @@ where
         next: Next<'_>,
     ) -> Result<Response, ChainError> {
         let spare = request.try_clone();
-        // A streamed body cannot be sent again: one attempt, whatever the policy says.
-        let policy = if spare.is_some() { self.policy } else { self.policy.attempts(1) };
+        let policy = self.policy_for(spare.is_some());
         let mut first = Some(request);
         let caller = extensions.clone();
         // The extensions of the last attempt that finished, for the caller.
@@ -98,28 +97,20 @@ where
             async move {
                 // `try_clone` answered once for this body, so it answers again: `None` is
                 // unreachable, and is reported rather than panicking.
-                let Some(request) = request else {
-                    return Err(Answer::Failed(ChainError::middleware(Unreplayable)));
-                };
+                let Some(request) = request else { return Err(ChainError::middleware(Unreplayable)) };
                 let result = next.run(request, &mut extensions).await;
                 *last.lock().unwrap_or_else(|e| e.into_inner()) = Some(extensions);
-                match result {
-                    Ok(response) if crate::http::should_retry(response.status(), response.headers()) => {
-                        Err(Answer::Status(response))
-                    }
-                    Ok(response) => Ok(response),
-                    Err(e) => Err(Answer::Failed(e)),
-                }
+                result
             }
         };
-        let hooks = HookSet::new().judged_by(ByStatus(self.when.clone()), ServerHint);
-        let outcome = self.retry(policy, attempt, hooks).await;
+        // Judged by status and ended as the tower layer's calls are.
+        let outcome = StatusFuture::new(self, policy, attempt).await;
         if let Some(last) = last.into_inner().unwrap_or_else(|e| e.into_inner()) {
             *extensions = last;
         }
         match outcome {
-            Ok(response) | Err(Error::Inner(Answer::Status(response))) => Ok(response),
-            Err(Error::Inner(Answer::Failed(e))) => Err(e),
+            Ok(response) => Ok(response),
+            Err(Error::Inner(e)) => Err(e),
             Err(Error::Elapsed(e)) => Err(chain_error(e)),
             Err(Error::Open(e)) => Err(chain_error(e)),
             #[cfg(feature = "redis")]

@@ -157,6 +157,17 @@ impl<W, G: Copy, K, Tm> RetryLayer<W, G, K, Tm> {
     ) -> builder::Retry<F, HookSet<T, E, Always, Never, Wh, Never, H, Silent>, G, Tm, Wrapped> {
         builder::Retry::of(policy, op, hooks, self.guards, self.log, self.name)
     }
+
+    /// The policy of a call whose request can be sent again or not: a body that cannot
+    /// gets one attempt, whatever the policy says.
+    #[cfg(feature = "http")]
+    pub(crate) fn policy_for(&self, replayable: bool) -> Policy {
+        if replayable {
+            self.policy
+        } else {
+            self.policy.attempts(1)
+        }
+    }
 }
 
 /// Rebuilds a layer with its guards changed by `$change`.
@@ -241,19 +252,6 @@ impl<S, W, G, K, Tm> Retry<S, W, G, K, Tm> {
         let ready = std::mem::replace(&mut self.inner, spare.clone());
         Services { ready: Some(ready), spare }
     }
-
-    /// A retried call of `op` with `hooks`, as the builder runs one.
-    fn retry<F, T, E, Wh, H>(
-        &self,
-        policy: Policy,
-        op: F,
-        hooks: HookSet<T, E, Always, Never, Wh, Never, H, Silent>,
-    ) -> builder::Retry<F, HookSet<T, E, Always, Never, Wh, Never, H, Silent>, G, Tm, Wrapped>
-    where
-        G: Copy,
-    {
-        self.layer.retry(policy, op, hooks)
-    }
 }
 
 impl<S, Req, W, B, Th, U, Tm> Service<Req> for Retry<S, W, Guards<B, Th, U>, Any, Tm>
@@ -279,7 +277,7 @@ where
     fn call(&mut self, request: Req) -> Self::Future {
         let op = Calls { services: self.take_ready(), request };
         let hooks = HookSet::new().judged_by(self.layer.when.clone(), NoHint);
-        ResponseFuture { inner: self.retry(self.layer.policy, op, hooks).into_future() }
+        ResponseFuture { inner: self.layer.retry(self.layer.policy, op, hooks).into_future() }
     }
 }
 

@@ -58,6 +58,7 @@ use std::time::Duration;
 use ::http::{HeaderMap, Request, Response};
 use bytes::{Buf, Bytes};
 use http_body::{Body, Frame, SizeHint};
+use http_body_util::BodyExt;
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
@@ -164,7 +165,7 @@ where
         let mut size = 0usize;
         let mut trailers = None;
         while size <= limit {
-            let frame = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await;
+            let frame = body.frame().await;
             let Some(frame) = frame.transpose()? else {
                 return Ok(Buffered { read, trailers, rest: None });
             };
@@ -263,14 +264,9 @@ where
     fn call(&mut self, request: Request<ReqB>) -> Self::Future {
         let (parts, body) = request.into_parts();
         let spare = body.replay();
-        let once = spare.is_none();
+        let policy = self.layer.policy_for(spare.is_some());
         let op = HttpCalls { services: self.take_ready(), parts, first: Some(body), spare };
-        let policy = match once {
-            // A body that cannot be sent again: one attempt, whatever the policy says.
-            true => self.layer.policy.attempts(1),
-            false => self.layer.policy,
-        };
-        StatusFuture::new(self, policy, op)
+        StatusFuture::new(&self.layer, policy, op)
     }
 }
 
@@ -342,7 +338,7 @@ where
 
     fn call(&mut self, request: Req) -> Self::Future {
         let op = Calls { services: self.take_ready(), request };
-        StatusFuture::new(self, self.layer.policy, op)
+        StatusFuture::new(&self.layer, self.layer.policy, op)
     }
 }
 
@@ -539,9 +535,11 @@ where
     Tm: Timer,
     Error<Answer<Resp, E>>: Report<SetRefusal<Br, Th, Bu>>,
 {
-    fn new<S, K>(service: &Retry<S, W, Guards<Br, Th, Bu>, K, Tm>, policy: Policy, op: O) -> Self {
-        let hooks = HookSet::new().judged_by(ByStatus(service.layer.when.clone()), ServerHint);
-        StatusFuture { inner: service.retry(policy, Judged(op), hooks).into_future() }
+    /// A call of `op` through `layer`: each response judged by its status, the last one
+    /// returned when the retries are spent.
+    pub(crate) fn new<K>(layer: &RetryLayer<W, Guards<Br, Th, Bu>, K, Tm>, policy: Policy, op: O) -> Self {
+        let hooks = HookSet::new().judged_by(ByStatus(layer.when.clone()), ServerHint);
+        StatusFuture { inner: layer.retry(policy, Judged(op), hooks).into_future() }
     }
 }
 
