@@ -82,38 +82,6 @@ impl<F: Future> FallbackOutput<F::Output, Later> for F {
     }
 }
 
-/// A fallback of either shape, called with the error.
-#[doc(hidden)]
-pub trait CallFallback<X, R> {
-    /// The future of the result.
-    type Future: Future<Output = R>;
-    /// Calls the fallback.
-    fn call(self, error: X) -> Self::Future;
-}
-
-/// A fallback and its shape.
-#[doc(hidden)]
-pub struct Shaped<Fb, K>(Fb, PhantomData<fn() -> K>);
-
-impl<Fb, K> fmt::Debug for Shaped<Fb, K> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Shaped")
-    }
-}
-
-impl<Fb, K, X, R, O> CallFallback<X, R> for Shaped<Fb, K>
-where
-    Fb: FnOnce(X) -> O,
-    O: FallbackOutput<R, K>,
-{
-    type Future = O::Future;
-
-    #[inline]
-    fn call(self, error: X) -> O::Future {
-        (self.0)(error).into_result()
-    }
-}
-
 impl<R, Fb, K, O, T, X> IntoFuture for WithFallback<R, Fb, K>
 where
     R: IntoFuture<Output = Result<T, X>>,
@@ -122,20 +90,21 @@ where
     O: FallbackOutput<Result<T, X>, K>,
 {
     type Output = Result<T, X>;
-    type IntoFuture = FallbackFuture<R::IntoFuture, Shaped<Fb, K>, O::Future>;
+    type IntoFuture = FallbackFuture<R::IntoFuture, Fb, O::Future, K>;
 
     fn into_future(self) -> Self::IntoFuture {
-        let fallback = Shaped(self.fallback, PhantomData);
-        FallbackFuture { state: State::Call { call: self.call.into_future(), fallback: Some(fallback) } }
+        let call = self.call.into_future();
+        FallbackFuture { state: State::Call { call, fallback: Some(self.fallback) }, shape: PhantomData }
     }
 }
 
 pin_project! {
-    /// The future of a [`WithFallback`].
+    /// The future of a [`WithFallback`]; `K` is the fallback's shape, as there.
     #[must_use = "futures do nothing unless polled"]
-    pub struct FallbackFuture<R, Fb, Fut> {
+    pub struct FallbackFuture<R, Fb, Fut, K> {
         #[pin]
         state: State<R, Fb, Fut>,
+        shape: PhantomData<fn() -> K>,
     }
 }
 
@@ -147,7 +116,7 @@ pin_project! {
     }
 }
 
-impl<R, Fb, Fut> fmt::Debug for FallbackFuture<R, Fb, Fut> {
+impl<R, Fb, Fut, K> fmt::Debug for FallbackFuture<R, Fb, Fut, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match self.state {
             State::Call { .. } => "call",
@@ -157,10 +126,11 @@ impl<R, Fb, Fut> fmt::Debug for FallbackFuture<R, Fb, Fut> {
     }
 }
 
-impl<R, Fb, Fut, T, X> Future for FallbackFuture<R, Fb, Fut>
+impl<R, Fb, Fut, K, O, T, X> Future for FallbackFuture<R, Fb, Fut, K>
 where
     R: Ending<Output = Result<T, X>>,
-    Fb: CallFallback<X, Result<T, X>, Future = Fut>,
+    Fb: FnOnce(X) -> O,
+    O: FallbackOutput<Result<T, X>, K, Future = Fut>,
     Fut: Future<Output = Result<T, X>>,
 {
     type Output = Result<T, X>;
@@ -176,7 +146,7 @@ where
                         result => return Poll::Ready(result),
                     };
                     let Some(fallback) = fallback.take() else { unreachable!("the call ends once") };
-                    this.state.set(State::Fallback { fallback: fallback.call(error) });
+                    this.state.set(State::Fallback { fallback: fallback(error).into_result() });
                 }
                 StateProj::Fallback { fallback } => return fallback.poll(cx),
             }
@@ -184,10 +154,11 @@ where
     }
 }
 
-impl<R, Fb, Fut, T, X> Ending for FallbackFuture<R, Fb, Fut>
+impl<R, Fb, Fut, K, O, T, X> Ending for FallbackFuture<R, Fb, Fut, K>
 where
     R: Ending<Output = Result<T, X>>,
-    Fb: CallFallback<X, Result<T, X>, Future = Fut>,
+    Fb: FnOnce(X) -> O,
+    O: FallbackOutput<Result<T, X>, K, Future = Fut>,
     Fut: Future<Output = Result<T, X>>,
 {
     fn poll_end(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<(Self::Output, bool)> {
