@@ -45,9 +45,9 @@ pub(super) fn body(ctx: &Ctx<'_>, sig: &Signature, rebinds: Vec<TokenStream>, st
     }
     match (&config.timeout, &config.policy) {
         (Some(given), _) => {
-            let (secs, nanos) = (given.value.as_secs(), given.value.subsec_nanos());
             let method = Ident::new("timeout", given.key.span());
-            chain.extend(quote!(.#method(#rt::duration(#secs, #nanos))));
+            let timeout = super::duration(rt, &given.value);
+            chain.extend(quote!(.#method(#timeout)));
         }
         // A run-time policy's own timeout, as for a retried fn.
         (None, Some(given)) if !ctx.wrap => {
@@ -61,10 +61,7 @@ pub(super) fn body(ctx: &Ctx<'_>, sig: &Signature, rebinds: Vec<TokenStream>, st
     if let Some(given) = &config.hedge {
         let key = given.key.span();
         let delay = match given.value {
-            Hedge::After(d) => {
-                let (secs, nanos) = (d.as_secs(), d.subsec_nanos());
-                quote!(#rt::duration(#secs, #nanos))
-            }
+            Hedge::After(d) => super::duration(rt, &d),
             Hedge::Percentile(p) => {
                 let latencies = Ident::new("__STEADFAST_LATENCIES", Span::call_site());
                 let p = Literal::f64_suffixed(p);

@@ -375,13 +375,15 @@ fn policy_section(ctx: &Ctx<'_>) -> (TokenStream, TokenStream) {
     (quote!(lit [#value]), quote!(&#name))
 }
 
+/// A duration as the runtime's `const fn duration(secs, nanos)` makes it.
+fn duration(rt: &TokenStream, d: &std::time::Duration) -> TokenStream {
+    let (secs, nanos) = (d.as_secs(), d.subsec_nanos());
+    quote!(#rt::duration(#secs, #nanos))
+}
+
 /// `.attempts(…).backoff(…)…`: one setter per policy key given, after `Policy::new()`.
 fn policy_setters(ctx: &Ctx<'_>) -> TokenStream {
     let Ctx { config, rt, .. } = ctx;
-    let duration = |d: &std::time::Duration| {
-        let (secs, nanos) = (d.as_secs(), d.subsec_nanos());
-        quote!(#rt::duration(#secs, #nanos))
-    };
     let mut value = TokenStream::new();
     if let Some(given) = &config.attempts {
         let n = Literal::u32_unsuffixed(u32::try_from(given.value).unwrap_or(1));
@@ -434,7 +436,7 @@ fn policy_setters(ctx: &Ctx<'_>) -> TokenStream {
     for (setter, given) in durations {
         if let Some(given) = given {
             let setter = Ident::new(setter, Span::call_site());
-            let d = duration(&given.value);
+            let d = duration(rt, &given.value);
             value.extend(quote!(.#setter(#d)));
         }
     }

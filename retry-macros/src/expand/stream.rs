@@ -58,9 +58,9 @@ pub(super) fn body(ctx: &Ctx<'_>, sig: &Signature, rebinds: Vec<TokenStream>, st
     let durations = [("first_item_timeout", &config.first_item_timeout), ("idle_timeout", &config.idle_timeout)];
     for (method, given) in durations {
         if let Some(given) = given {
-            let (secs, nanos) = (given.value.as_secs(), given.value.subsec_nanos());
             let method = Ident::new(method, given.key.span());
-            chain.extend(quote!(.#method(#rt::duration(#secs, #nanos))));
+            let duration = super::duration(rt, &given.value);
+            chain.extend(quote!(.#method(#duration)));
         }
     }
     chain.extend(builder::guards_and_timer(ctx));
