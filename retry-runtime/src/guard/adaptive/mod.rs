@@ -92,8 +92,8 @@ impl State {
         throttled: 0,
     };
 
-    /// Headers have been seen (a mirror is known, and stays so): they pace, and 429s no
-    /// longer drive the cubic.
+    /// Headers have been seen (a mirror is known, and stays so): they alone pace, and the
+    /// cubic is left as it was (nothing reads it again).
     fn informed(&self) -> bool {
         self.requests.known || self.tokens.known
     }
@@ -280,7 +280,9 @@ impl<C: Clock> AdaptiveThrottle<C> {
         if state.tokens.known {
             state.tokens.take(now, tokens as f64);
         }
-        state.cubic.take(now);
+        if !state.informed() {
+            state.cubic.take(now);
+        }
         state.in_flight += 1;
         state.in_flight_tokens = state.in_flight_tokens.saturating_add(tokens);
         state.admitted += 1;
