@@ -294,21 +294,6 @@ impl<C: Clock> AdaptiveThrottle<C> {
         state.in_flight_tokens = state.in_flight_tokens.saturating_sub(ticket.tokens);
     }
 
-    fn record_ticket(&self, ticket: AdaptiveTicket, verdict: Verdict) -> Record {
-        let now = C::now().as_nanos();
-        let mut state = self.lock();
-        Self::release(&mut state, ticket);
-        if verdict.is_failure() && verdict.paced() {
-            state.throttled += 1;
-            if !state.informed() {
-                state.cubic.throttled(now, ticket.epoch);
-            }
-        } else if verdict.is_success() && !state.informed() {
-            state.cubic.succeeded(now);
-        }
-        Record::Now(true)
-    }
-
     /// The state, for tests.
     #[cfg(test)]
     fn snapshot(&self) -> State {
@@ -327,7 +312,18 @@ impl<C: Clock> Guard for AdaptiveThrottle<C> {
     }
 
     fn record(&self, ticket: AdaptiveTicket, verdict: Verdict) -> Record {
-        self.record_ticket(ticket, verdict)
+        let now = C::now().as_nanos();
+        let mut state = self.lock();
+        Self::release(&mut state, ticket);
+        if verdict.is_failure() && verdict.paced() {
+            state.throttled += 1;
+            if !state.informed() {
+                state.cubic.throttled(now, ticket.epoch);
+            }
+        } else if verdict.is_success() && !state.informed() {
+            state.cubic.succeeded(now);
+        }
+        Record::Now(true)
     }
 
     fn abandon(&self, ticket: AdaptiveTicket, _running: bool) {
@@ -372,7 +368,7 @@ impl<C: Clock, T: Deref<Target = AdaptiveThrottle<C>>> Guard for Weighted<T> {
     }
 
     fn record(&self, ticket: AdaptiveTicket, verdict: Verdict) -> Record {
-        self.throttle.record_ticket(ticket, verdict)
+        self.throttle.record(ticket, verdict)
     }
 
     fn abandon(&self, ticket: AdaptiveTicket, running: bool) {
