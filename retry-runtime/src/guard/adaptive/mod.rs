@@ -67,8 +67,6 @@ pub struct AdaptiveThrottle<C: Clock = DefaultClock> {
 struct State {
     requests: Mirror,
     tokens: Mirror,
-    /// Headers have been seen: they pace, and 429s no longer drive the cubic.
-    informed: bool,
     /// The last response fed to `learn` said how many tokens are left: it counted the
     /// usage already, and `settle` has nothing to correct.
     tokens_told: bool,
@@ -85,7 +83,6 @@ impl State {
     const NEW: State = State {
         requests: Mirror::UNKNOWN,
         tokens: Mirror::UNKNOWN,
-        informed: false,
         tokens_told: false,
         hold_until: 0,
         cubic: Cubic::NEW,
@@ -94,6 +91,12 @@ impl State {
         admitted: 0,
         throttled: 0,
     };
+
+    /// Headers have been seen (a mirror is known, and stays so): they alone pace, and the
+    /// cubic is left as it was (nothing reads it again).
+    fn informed(&self) -> bool {
+        self.requests.known || self.tokens.known
+    }
 }
 
 /// What an [`AdaptiveThrottle`] remembers of an admitted attempt: its tokens, and the rate
@@ -182,7 +185,7 @@ impl<C: Clock> AdaptiveThrottle<C> {
     pub fn learned(&self) -> Learned {
         let state = *self.lock();
         let per_minute = |m: &Mirror| m.known.then_some(m.rate * 60.0);
-        let requests = if state.informed {
+        let requests = if state.informed() {
             per_minute(&state.requests)
         } else {
             state.cubic.enabled.then_some(state.cubic.rate * 60.0)
@@ -190,7 +193,7 @@ impl<C: Clock> AdaptiveThrottle<C> {
         Learned {
             requests_per_minute: requests,
             tokens_per_minute: per_minute(&state.tokens),
-            from_headers: state.informed,
+            from_headers: state.informed(),
             admitted: state.admitted,
             throttled: state.throttled,
         }
@@ -234,7 +237,6 @@ impl<C: Clock> AdaptiveThrottle<C> {
             if state.in_flight == 0 { 0.0 } else { state.in_flight_tokens as f64 * others / state.in_flight as f64 };
         state.requests.learn(requests, now, others);
         state.tokens.learn(tokens, now, others_tokens);
-        state.informed = true;
     }
 
     /// reqwest's `error_for_status` (as [`http::error_for_status`](crate::http::error_for_status)),
@@ -260,14 +262,13 @@ impl<C: Clock> AdaptiveThrottle<C> {
         let now = C::now().as_nanos();
         let mut state = self.lock();
         let mut wait = state.hold_until.saturating_sub(now);
-        if state.informed {
-            if state.requests.known {
-                wait = wait.max(state.requests.wait(now, 1.0));
-            }
-            if state.tokens.known {
-                wait = wait.max(state.tokens.wait(now, tokens.max(1) as f64));
-            }
-        } else {
+        if state.requests.known {
+            wait = wait.max(state.requests.wait(now, 1.0));
+        }
+        if state.tokens.known {
+            wait = wait.max(state.tokens.wait(now, tokens.max(1) as f64));
+        }
+        if !state.informed() {
             wait = wait.max(state.cubic.wait(now));
         }
         if wait > 0 {
@@ -279,7 +280,9 @@ impl<C: Clock> AdaptiveThrottle<C> {
         if state.tokens.known {
             state.tokens.take(now, tokens as f64);
         }
-        state.cubic.take(now);
+        if !state.informed() {
+            state.cubic.take(now);
+        }
         state.in_flight += 1;
         state.in_flight_tokens = state.in_flight_tokens.saturating_add(tokens);
         state.admitted += 1;
@@ -289,21 +292,6 @@ impl<C: Clock> AdaptiveThrottle<C> {
     fn release(state: &mut State, ticket: AdaptiveTicket) {
         state.in_flight = state.in_flight.saturating_sub(1);
         state.in_flight_tokens = state.in_flight_tokens.saturating_sub(ticket.tokens);
-    }
-
-    fn record_ticket(&self, ticket: AdaptiveTicket, verdict: Verdict) -> Record {
-        let now = C::now().as_nanos();
-        let mut state = self.lock();
-        Self::release(&mut state, ticket);
-        if verdict.is_failure() && verdict.paced() {
-            state.throttled += 1;
-            if !state.informed {
-                state.cubic.throttled(now, ticket.epoch);
-            }
-        } else if verdict.is_success() && !state.informed {
-            state.cubic.succeeded(now);
-        }
-        Record::Now(true)
     }
 
     /// The state, for tests.
@@ -324,7 +312,18 @@ impl<C: Clock> Guard for AdaptiveThrottle<C> {
     }
 
     fn record(&self, ticket: AdaptiveTicket, verdict: Verdict) -> Record {
-        self.record_ticket(ticket, verdict)
+        let now = C::now().as_nanos();
+        let mut state = self.lock();
+        Self::release(&mut state, ticket);
+        if verdict.is_failure() && verdict.paced() {
+            state.throttled += 1;
+            if !state.informed() {
+                state.cubic.throttled(now, ticket.epoch);
+            }
+        } else if verdict.is_success() && !state.informed() {
+            state.cubic.succeeded(now);
+        }
+        Record::Now(true)
     }
 
     fn abandon(&self, ticket: AdaptiveTicket, _running: bool) {
@@ -369,7 +368,7 @@ impl<C: Clock, T: Deref<Target = AdaptiveThrottle<C>>> Guard for Weighted<T> {
     }
 
     fn record(&self, ticket: AdaptiveTicket, verdict: Verdict) -> Record {
-        self.throttle.record_ticket(ticket, verdict)
+        self.throttle.record(ticket, verdict)
     }
 
     fn abandon(&self, ticket: AdaptiveTicket, running: bool) {
