@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use ::http::{HeaderMap, HeaderValue};
 
-use super::MAX_RETRY_AFTER;
+use super::{decimal, decimal_nanos, nanos_to_duration, MAX_RETRY_AFTER, NANOS_PER_SECOND};
 
 /// One limit as the server reports it: how many units (requests or tokens) the window
 /// holds, how many are left, and how long until it is full again. A part the server did
@@ -135,7 +135,7 @@ fn limit(value: Option<&HeaderValue>) -> Option<u64> {
 /// seconds, as some compatible servers send.
 fn reset_duration(value: &HeaderValue) -> Option<Duration> {
     let text = std::str::from_utf8(value.as_bytes()).ok()?.trim();
-    let duration = go_duration(text).or_else(|| seconds(text))?;
+    let duration = go_duration(text).or_else(|| decimal(text, NANOS_PER_SECOND))?;
     (duration <= MAX_RETRY_AFTER).then_some(duration)
 }
 
@@ -147,22 +147,6 @@ fn reset_time(value: &HeaderValue, now: SystemTime) -> Option<Duration> {
     let duration = at.duration_since(now).unwrap_or(Duration::ZERO);
     (duration <= MAX_RETRY_AFTER).then_some(duration)
 }
-
-/// `1*DIGIT ["." 1*DIGIT]` seconds.
-fn seconds(text: &str) -> Option<Duration> {
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    let (whole, fraction) = match text.split_once('.') {
-        Some((whole, fraction)) if digits(fraction) => (whole, fraction),
-        Some(_) => return None,
-        None => (text, ""),
-    };
-    if !digits(whole) {
-        return None;
-    }
-    Some(nanos_to_duration(decimal_nanos(whole, fraction, NANOS_PER_SECOND)))
-}
-
-const NANOS_PER_SECOND: u128 = 1_000_000_000;
 
 /// A Go `time.Duration` string: an optional `+`, then one or more decimal numbers each with
 /// a unit (`ns`, `us`, `µs`, `μs`, `ms`, `s`, `m`, `h`); `0` alone is zero. A negative
@@ -200,31 +184,6 @@ pub(crate) fn go_duration(text: &str) -> Option<Duration> {
         rest = tail;
     }
     Some(nanos_to_duration(total))
-}
-
-/// `whole.fraction` units of `scale` nanoseconds, saturating; digits below a nanosecond
-/// are dropped.
-fn decimal_nanos(whole: &str, fraction: &str, scale: u128) -> u128 {
-    let mut nanos: u128 = 0;
-    for b in whole.bytes() {
-        nanos = nanos.saturating_mul(10).saturating_add(u128::from(b - b'0'));
-    }
-    nanos = nanos.saturating_mul(scale);
-    let mut place = scale;
-    for b in fraction.bytes() {
-        place /= 10;
-        if place == 0 {
-            break;
-        }
-        nanos = nanos.saturating_add(u128::from(b - b'0') * place);
-    }
-    nanos
-}
-
-fn nanos_to_duration(nanos: u128) -> Duration {
-    let secs = u64::try_from(nanos / NANOS_PER_SECOND).unwrap_or(u64::MAX);
-    // The remainder is below 1e9, so it fits.
-    Duration::new(secs, (nanos % NANOS_PER_SECOND) as u32)
 }
 
 /// The IETF draft's fields, for the most restrictive policy that counts requests: the one
