@@ -87,23 +87,62 @@ pub fn rate_limits(headers: &HeaderMap) -> RateLimits {
 
 /// [`rate_limits`] with the wall clock passed in (read only for an Anthropic reset).
 pub(crate) fn rate_limits_at(headers: &HeaderMap, now: impl Fn() -> SystemTime) -> RateLimits {
-    let openai = |kind: &str| Quota {
-        limit: limit(headers.get(format!("x-ratelimit-limit-{kind}"))),
-        remaining: count(headers.get(format!("x-ratelimit-remaining-{kind}"))),
-        reset: headers.get(format!("x-ratelimit-reset-{kind}")).and_then(reset_duration),
+    let openai = |names: Names| Quota {
+        limit: limit(headers.get(names.limit)),
+        remaining: count(headers.get(names.remaining)),
+        reset: headers.get(names.reset).and_then(reset_duration),
     };
-    let anthropic = |kind: &str| Quota {
-        limit: limit(headers.get(format!("anthropic-ratelimit-{kind}-limit"))),
-        remaining: count(headers.get(format!("anthropic-ratelimit-{kind}-remaining"))),
-        reset: headers.get(format!("anthropic-ratelimit-{kind}-reset")).and_then(|v| reset_time(v, now())),
+    let anthropic = |names: Names| Quota {
+        limit: limit(headers.get(names.limit)),
+        remaining: count(headers.get(names.remaining)),
+        reset: headers.get(names.reset).and_then(|v| reset_time(v, now())),
     };
     RateLimits {
-        requests: openai("requests").or(anthropic("requests")).or(ietf(headers)),
-        tokens: openai("tokens").or(anthropic("tokens")),
-        input_tokens: anthropic("input-tokens"),
-        output_tokens: anthropic("output-tokens"),
+        requests: openai(OPENAI_REQUESTS).or(anthropic(ANTHROPIC_REQUESTS)).or_else(|| ietf(headers)),
+        tokens: openai(OPENAI_TOKENS).or(anthropic(ANTHROPIC_TOKENS)),
+        input_tokens: anthropic(ANTHROPIC_INPUT_TOKENS),
+        output_tokens: anthropic(ANTHROPIC_OUTPUT_TOKENS),
     }
 }
+
+/// The headers of one limit, one per part of its [`Quota`]. Static, as `rate_limits` runs
+/// on every response the adaptive throttle learns from.
+struct Names {
+    limit: &'static str,
+    remaining: &'static str,
+    reset: &'static str,
+}
+
+const OPENAI_REQUESTS: Names = Names {
+    limit: "x-ratelimit-limit-requests",
+    remaining: "x-ratelimit-remaining-requests",
+    reset: "x-ratelimit-reset-requests",
+};
+const OPENAI_TOKENS: Names = Names {
+    limit: "x-ratelimit-limit-tokens",
+    remaining: "x-ratelimit-remaining-tokens",
+    reset: "x-ratelimit-reset-tokens",
+};
+const ANTHROPIC_REQUESTS: Names = Names {
+    limit: "anthropic-ratelimit-requests-limit",
+    remaining: "anthropic-ratelimit-requests-remaining",
+    reset: "anthropic-ratelimit-requests-reset",
+};
+const ANTHROPIC_TOKENS: Names = Names {
+    limit: "anthropic-ratelimit-tokens-limit",
+    remaining: "anthropic-ratelimit-tokens-remaining",
+    reset: "anthropic-ratelimit-tokens-reset",
+};
+const ANTHROPIC_INPUT_TOKENS: Names = Names {
+    limit: "anthropic-ratelimit-input-tokens-limit",
+    remaining: "anthropic-ratelimit-input-tokens-remaining",
+    reset: "anthropic-ratelimit-input-tokens-reset",
+};
+const ANTHROPIC_OUTPUT_TOKENS: Names = Names {
+    limit: "anthropic-ratelimit-output-tokens-limit",
+    remaining: "anthropic-ratelimit-output-tokens-remaining",
+    reset: "anthropic-ratelimit-output-tokens-reset",
+};
 
 impl Quota {
     /// Each part from `self`, or else from `other`.
@@ -112,6 +151,17 @@ impl Quota {
             limit: self.limit.or(other.limit),
             remaining: self.remaining.or(other.remaining),
             reset: self.reset.or(other.reset),
+        }
+    }
+
+    /// [`or`](Self::or), making `other` only when `self` lacks a part: with all three
+    /// from `self`, `or` would return `self` whatever `other` held.
+    fn or_else(self, other: impl FnOnce() -> Quota) -> Quota {
+        let complete = self.limit.is_some() && self.remaining.is_some() && self.reset.is_some();
+        if complete {
+            self
+        } else {
+            self.or(other())
         }
     }
 }
