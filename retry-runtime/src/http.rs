@@ -78,7 +78,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use ::http::{HeaderMap, HeaderValue, StatusCode};
+use ::http::{HeaderMap, StatusCode};
 
 #[cfg(feature = "reqwest")]
 mod failure;
@@ -196,16 +196,16 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 /// [`retry_after`] with the wall clock passed in (read only for an HTTP-date), for tests.
 pub(crate) fn retry_after_at(headers: &HeaderMap, now: impl FnOnce() -> SystemTime) -> Option<Duration> {
     const NANOS_PER_MS: u128 = 1_000_000;
-    const NANOS_PER_S: u128 = 1_000_000_000;
 
-    let hint = match headers.get("retry-after-ms").and_then(|v| decimal(v, NANOS_PER_MS)) {
+    // Surrounding whitespace allowed in either header.
+    let hint = match headers.get("retry-after-ms").and_then(|v| decimal(v.to_str().ok()?.trim(), NANOS_PER_MS)) {
         Some(ms) => ms,
         None => {
-            let value = headers.get("retry-after")?;
-            match decimal(value, NANOS_PER_S) {
+            let value = headers.get("retry-after")?.to_str().ok()?.trim();
+            match decimal(value, NANOS_PER_SECOND) {
                 Some(seconds) => seconds,
                 None => {
-                    let date = httpdate::parse_http_date(value.to_str().ok()?.trim()).ok()?;
+                    let date = httpdate::parse_http_date(value).ok()?;
                     // A date in the past is an `Err` here: "now", so no hint.
                     date.duration_since(now()).ok()?
                 }
@@ -215,11 +215,13 @@ pub(crate) fn retry_after_at(headers: &HeaderMap, now: impl FnOnce() -> SystemTi
     (!hint.is_zero() && hint <= MAX_RETRY_AFTER).then_some(hint)
 }
 
-/// `1*DIGIT [ "." 1*DIGIT ]` in `unit` nanoseconds, surrounding whitespace allowed.
-/// `Some` for any well-formed number (even an absurd one, saturated), so that a
-/// well-formed `retry-after-ms` always wins; `None` for anything else.
-fn decimal(value: &HeaderValue, unit: u128) -> Option<Duration> {
-    let text = value.to_str().ok()?.trim();
+const NANOS_PER_SECOND: u128 = 1_000_000_000;
+
+/// `1*DIGIT [ "." 1*DIGIT ]` in `unit` nanoseconds (`retry-after`, `retry-after-ms`, a
+/// bare-seconds rate-limit reset). `Some` for any well-formed number (even an absurd one,
+/// saturated), so that a well-formed `retry-after-ms` always wins; `None` for anything
+/// else (whitespace, a sign, `1.`, `.5`).
+fn decimal(text: &str, unit: u128) -> Option<Duration> {
     let (whole, fraction) = match text.split_once('.') {
         Some((whole, fraction)) => (whole, Some(fraction)),
         None => (text, None),
@@ -228,21 +230,32 @@ fn decimal(value: &HeaderValue, unit: u128) -> Option<Duration> {
     if !digits(whole) || !fraction.is_none_or(digits) {
         return None;
     }
-    // Saturate long inputs rather than overflow: the cap rejects them anyway.
+    Some(nanos_to_duration(decimal_nanos(whole, fraction.unwrap_or(""), unit)))
+}
+
+/// `whole.fraction` (ASCII digits, either part possibly empty) units of `unit`
+/// nanoseconds, saturating rather than overflowing on long inputs (the callers' one-day
+/// cap rejects them anyway); digits below a nanosecond are dropped.
+fn decimal_nanos(whole: &str, fraction: &str, unit: u128) -> u128 {
     let mut nanos: u128 = 0;
     for b in whole.bytes() {
         nanos = nanos.saturating_mul(10).saturating_add(u128::from(b - b'0'));
     }
     nanos = nanos.saturating_mul(unit);
-    let mut scale = unit;
-    for b in fraction.unwrap_or("").bytes() {
-        scale /= 10;
-        if scale == 0 {
+    let mut place = unit;
+    for b in fraction.bytes() {
+        place /= 10;
+        if place == 0 {
             break;
         }
-        nanos = nanos.saturating_add(u128::from(b - b'0') * scale);
+        nanos = nanos.saturating_add(u128::from(b - b'0') * place);
     }
-    let secs = u64::try_from(nanos / 1_000_000_000).unwrap_or(u64::MAX);
+    nanos
+}
+
+/// Nanoseconds as a `Duration`, its seconds saturated at `u64::MAX`.
+fn nanos_to_duration(nanos: u128) -> Duration {
+    let secs = u64::try_from(nanos / NANOS_PER_SECOND).unwrap_or(u64::MAX);
     // The remainder is below 1e9, so it fits.
-    Some(Duration::new(secs, (nanos % 1_000_000_000) as u32))
+    Duration::new(secs, (nanos % NANOS_PER_SECOND) as u32)
 }

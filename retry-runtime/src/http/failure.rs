@@ -136,8 +136,9 @@ impl Failure {
     /// For `when = Failure::is_transient`.
     pub fn is_transient(&self) -> bool {
         match &self.repr {
-            Repr::Status { status, body, .. } if super::is_quota_exhausted(*status, body) => false,
-            Repr::Status { status, headers, .. } => super::should_retry(*status, headers),
+            Repr::Status { status, headers, body } => {
+                !super::is_quota_exhausted(*status, body) && super::should_retry(*status, headers)
+            }
             Repr::Transport(e) => is_transient_error(e),
             Repr::Elapsed(_) => true,
             Repr::Open(_) => false,
@@ -154,12 +155,17 @@ impl Failure {
     /// generated twice costs tokens, not a double charge). A request sent with an
     /// [`IdempotencyKey`](super::IdempotencyKey) can take the default class again.
     pub fn is_unprocessed(&self) -> bool {
-        self.is_transient()
-            && match &self.repr {
-                Repr::Status { status, .. } => super::is_unprocessed(*status),
-                Repr::Transport(e) => e.status().map_or(e.is_connect(), super::is_unprocessed),
-                Repr::Elapsed(_) | Repr::Open(_) => false,
+        match &self.repr {
+            Repr::Status { status, headers, body } => {
+                super::is_unprocessed(*status)
+                    && !super::is_quota_exhausted(*status, body)
+                    && super::should_retry(*status, headers)
             }
+            // `is_transient_error` passes both (a 429 or 503 is transient, a connect error
+            // always is), so it need not be asked.
+            Repr::Transport(e) => e.status().map_or(e.is_connect(), super::is_unprocessed),
+            Repr::Elapsed(_) | Repr::Open(_) => false,
+        }
     }
 
     /// The server's hint, by [`retry_after`](super::retry_after) on the response's

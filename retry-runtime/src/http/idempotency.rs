@@ -59,8 +59,9 @@ impl IdempotencyKey {
 
     /// The key as a header value.
     pub fn header_value(&self) -> HeaderValue {
-        // Both constructors take visible ASCII only, which is always a valid value.
-        HeaderValue::from_str(&self.0).unwrap_or(HeaderValue::from_static(""))
+        // Cannot fail: both constructors (`new`, `from_str`) make visible ASCII only, which
+        // every header value may hold.
+        HeaderValue::from_str(&self.0).expect("an idempotency key is visible ASCII")
     }
 }
 

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use ::http::{HeaderMap, HeaderValue};
 
-use super::MAX_RETRY_AFTER;
+use super::{decimal, decimal_nanos, nanos_to_duration, MAX_RETRY_AFTER, NANOS_PER_SECOND};
 
 /// One limit as the server reports it: how many units (requests or tokens) the window
 /// holds, how many are left, and how long until it is full again. A part the server did
@@ -87,23 +87,62 @@ pub fn rate_limits(headers: &HeaderMap) -> RateLimits {
 
 /// [`rate_limits`] with the wall clock passed in (read only for an Anthropic reset).
 pub(crate) fn rate_limits_at(headers: &HeaderMap, now: impl Fn() -> SystemTime) -> RateLimits {
-    let openai = |kind: &str| Quota {
-        limit: limit(headers.get(format!("x-ratelimit-limit-{kind}"))),
-        remaining: count(headers.get(format!("x-ratelimit-remaining-{kind}"))),
-        reset: headers.get(format!("x-ratelimit-reset-{kind}")).and_then(reset_duration),
+    let openai = |names: Names| Quota {
+        limit: limit(headers.get(names.limit)),
+        remaining: count(headers.get(names.remaining)),
+        reset: headers.get(names.reset).and_then(reset_duration),
     };
-    let anthropic = |kind: &str| Quota {
-        limit: limit(headers.get(format!("anthropic-ratelimit-{kind}-limit"))),
-        remaining: count(headers.get(format!("anthropic-ratelimit-{kind}-remaining"))),
-        reset: headers.get(format!("anthropic-ratelimit-{kind}-reset")).and_then(|v| reset_time(v, now())),
+    let anthropic = |names: Names| Quota {
+        limit: limit(headers.get(names.limit)),
+        remaining: count(headers.get(names.remaining)),
+        reset: headers.get(names.reset).and_then(|v| reset_time(v, now())),
     };
     RateLimits {
-        requests: openai("requests").or(anthropic("requests")).or(ietf(headers)),
-        tokens: openai("tokens").or(anthropic("tokens")),
-        input_tokens: anthropic("input-tokens"),
-        output_tokens: anthropic("output-tokens"),
+        requests: openai(OPENAI_REQUESTS).or(anthropic(ANTHROPIC_REQUESTS)).or_else(|| ietf(headers)),
+        tokens: openai(OPENAI_TOKENS).or(anthropic(ANTHROPIC_TOKENS)),
+        input_tokens: anthropic(ANTHROPIC_INPUT_TOKENS),
+        output_tokens: anthropic(ANTHROPIC_OUTPUT_TOKENS),
     }
 }
+
+/// The headers of one limit, one per part of its [`Quota`]. Static, as `rate_limits` runs
+/// on every response the adaptive throttle learns from.
+struct Names {
+    limit: &'static str,
+    remaining: &'static str,
+    reset: &'static str,
+}
+
+const OPENAI_REQUESTS: Names = Names {
+    limit: "x-ratelimit-limit-requests",
+    remaining: "x-ratelimit-remaining-requests",
+    reset: "x-ratelimit-reset-requests",
+};
+const OPENAI_TOKENS: Names = Names {
+    limit: "x-ratelimit-limit-tokens",
+    remaining: "x-ratelimit-remaining-tokens",
+    reset: "x-ratelimit-reset-tokens",
+};
+const ANTHROPIC_REQUESTS: Names = Names {
+    limit: "anthropic-ratelimit-requests-limit",
+    remaining: "anthropic-ratelimit-requests-remaining",
+    reset: "anthropic-ratelimit-requests-reset",
+};
+const ANTHROPIC_TOKENS: Names = Names {
+    limit: "anthropic-ratelimit-tokens-limit",
+    remaining: "anthropic-ratelimit-tokens-remaining",
+    reset: "anthropic-ratelimit-tokens-reset",
+};
+const ANTHROPIC_INPUT_TOKENS: Names = Names {
+    limit: "anthropic-ratelimit-input-tokens-limit",
+    remaining: "anthropic-ratelimit-input-tokens-remaining",
+    reset: "anthropic-ratelimit-input-tokens-reset",
+};
+const ANTHROPIC_OUTPUT_TOKENS: Names = Names {
+    limit: "anthropic-ratelimit-output-tokens-limit",
+    remaining: "anthropic-ratelimit-output-tokens-remaining",
+    reset: "anthropic-ratelimit-output-tokens-reset",
+};
 
 impl Quota {
     /// Each part from `self`, or else from `other`.
@@ -112,6 +151,17 @@ impl Quota {
             limit: self.limit.or(other.limit),
             remaining: self.remaining.or(other.remaining),
             reset: self.reset.or(other.reset),
+        }
+    }
+
+    /// [`or`](Self::or), making `other` only when `self` lacks a part: with all three
+    /// from `self`, `or` would return `self` whatever `other` held.
+    fn or_else(self, other: impl FnOnce() -> Quota) -> Quota {
+        let complete = self.limit.is_some() && self.remaining.is_some() && self.reset.is_some();
+        if complete {
+            self
+        } else {
+            self.or(other())
         }
     }
 }
@@ -135,7 +185,7 @@ fn limit(value: Option<&HeaderValue>) -> Option<u64> {
 /// seconds, as some compatible servers send.
 fn reset_duration(value: &HeaderValue) -> Option<Duration> {
     let text = std::str::from_utf8(value.as_bytes()).ok()?.trim();
-    let duration = go_duration(text).or_else(|| seconds(text))?;
+    let duration = go_duration(text).or_else(|| decimal(text, NANOS_PER_SECOND))?;
     (duration <= MAX_RETRY_AFTER).then_some(duration)
 }
 
@@ -147,22 +197,6 @@ fn reset_time(value: &HeaderValue, now: SystemTime) -> Option<Duration> {
     let duration = at.duration_since(now).unwrap_or(Duration::ZERO);
     (duration <= MAX_RETRY_AFTER).then_some(duration)
 }
-
-/// `1*DIGIT ["." 1*DIGIT]` seconds.
-fn seconds(text: &str) -> Option<Duration> {
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    let (whole, fraction) = match text.split_once('.') {
-        Some((whole, fraction)) if digits(fraction) => (whole, fraction),
-        Some(_) => return None,
-        None => (text, ""),
-    };
-    if !digits(whole) {
-        return None;
-    }
-    Some(nanos_to_duration(decimal_nanos(whole, fraction, NANOS_PER_SECOND)))
-}
-
-const NANOS_PER_SECOND: u128 = 1_000_000_000;
 
 /// A Go `time.Duration` string: an optional `+`, then one or more decimal numbers each with
 /// a unit (`ns`, `us`, `µs`, `μs`, `ms`, `s`, `m`, `h`); `0` alone is zero. A negative
@@ -200,31 +234,6 @@ pub(crate) fn go_duration(text: &str) -> Option<Duration> {
         rest = tail;
     }
     Some(nanos_to_duration(total))
-}
-
-/// `whole.fraction` units of `scale` nanoseconds, saturating; digits below a nanosecond
-/// are dropped.
-fn decimal_nanos(whole: &str, fraction: &str, scale: u128) -> u128 {
-    let mut nanos: u128 = 0;
-    for b in whole.bytes() {
-        nanos = nanos.saturating_mul(10).saturating_add(u128::from(b - b'0'));
-    }
-    nanos = nanos.saturating_mul(scale);
-    let mut place = scale;
-    for b in fraction.bytes() {
-        place /= 10;
-        if place == 0 {
-            break;
-        }
-        nanos = nanos.saturating_add(u128::from(b - b'0') * place);
-    }
-    nanos
-}
-
-fn nanos_to_duration(nanos: u128) -> Duration {
-    let secs = u64::try_from(nanos / NANOS_PER_SECOND).unwrap_or(u64::MAX);
-    // The remainder is below 1e9, so it fits.
-    Duration::new(secs, (nanos % NANOS_PER_SECOND) as u32)
 }
 
 /// The IETF draft's fields, for the most restrictive policy that counts requests: the one
